@@ -1,0 +1,659 @@
+// ChannelObject: one per topic+channel. Its SQLite table is the queue; it holds the channel's
+// consumers (WebSockets from the Worker's V2 sessions, hibernatable), their RDY counts and the
+// messages in flight to them.
+//
+// A message row lives from the topic's push until FIN (or the channel is emptied). Delivery does
+// not write: the in-flight set is memory, rebuilt as "everything stored is ready" after a restart,
+// so a message is either FINished or delivered again. Writes per message: one insert, one delete.
+//
+//   fresh messages   due = 0      read in id order from `cursor` into a bounded window
+//   deferred/requeued due > 0     ready once due <= now (REQ, timeout, DPUB, disconnect)
+import { DurableObject } from "cloudflare:workers";
+import { config, type Config, type Env } from "../src/config";
+import { hexId, type MessageBatch } from "../src/message";
+import { errorFrame, messageFrameSize, writeMessageFrame } from "../src/protocol/frames";
+import { V2Parser } from "../src/protocol/parser";
+import { isEphemeral } from "../src/protocol/names";
+import { topicStub } from "../src/stubs";
+
+/** What the Worker's session tells the channel about its client (nsqd's ClientV2Stats fields). */
+export interface ClientInfo {
+  client_id: string;
+  hostname: string;
+  remote_address: string;
+  user_agent: string;
+  msg_timeout: number;
+  sample_rate: number;
+  connect_ts: number;
+  deflate: boolean;
+  snappy: boolean;
+  tls: boolean;
+}
+
+export interface ClientStats {
+  client_id: string;
+  hostname: string;
+  version: "V2";
+  remote_address: string;
+  state: number;
+  ready_count: number;
+  in_flight_count: number;
+  message_count: number;
+  finish_count: number;
+  requeue_count: number;
+  connect_ts: number;
+  sample_rate: number;
+  deflate: boolean;
+  snappy: boolean;
+  user_agent: string;
+  topology_zone: string;
+  topology_region: string;
+  tls: boolean;
+  tls_cipher_suite: string;
+  tls_version: string;
+  tls_negotiated_protocol: string;
+  tls_negotiated_protocol_is_mutual: boolean;
+}
+
+export interface ChannelStats {
+  channel_name: string;
+  depth: number;
+  backend_depth: number;
+  in_flight_count: number;
+  deferred_count: number;
+  message_count: number;
+  requeue_count: number;
+  timeout_count: number;
+  client_count: number;
+  clients: ClientStats[] | null;
+  paused: boolean;
+  e2e_processing_latency: { count: number; percentiles: null };
+}
+
+/** Survives hibernation with the socket. */
+interface Attachment {
+  info: ClientInfo;
+  rdy: number;
+  closing: boolean;
+}
+
+interface Consumer extends Attachment {
+  ws: WebSocket;
+  inFlight: number;
+  messageCount: number;
+  finishCount: number;
+  requeueCount: number;
+}
+
+interface Ready {
+  id: number;
+  ts: number;
+  attempts: number;
+  body: Uint8Array;
+}
+
+interface InFlight {
+  id: number;
+  consumer: Consumer;
+  attempts: number;
+  deliveredAt: number;
+  deadline: number;
+}
+
+/** Bounds on the in-memory window of ready messages; the backlog stays in SQLite. */
+const WINDOW_MAX_MESSAGES = 5000;
+const WINDOW_MAX_BYTES = 16 * 1024 * 1024;
+const READ_BATCH = 2500;
+/** Bound parameters per statement (Durable Object SQL allows 100). */
+const SQL_PARAMS = 100;
+
+const STATE_SUBSCRIBED = 3;
+const STATE_CLOSING = 4;
+
+export class ChannelObject extends DurableObject<Env> {
+  private sql: SqlStorage;
+  private cfg: Config;
+  private topic: string | null = null;
+  private channel: string | null = null;
+  private generation = 0;
+  private paused = false;
+
+  private consumers = new Map<WebSocket, Consumer>();
+  private nextConsumer = 0;
+  private inFlight = new Map<string, InFlight>();
+  private window: Ready[] = [];
+  private windowHead = 0;
+  private windowBytes = 0;
+  /** Every fresh row with id <= cursor has been read into the window at least once. */
+  private cursor = 0;
+  /** No fresh row beyond the cursor is stored: new pushes may go straight into the window. */
+  private caughtUp = false;
+  /** Earliest `due` among stored deferred/requeued rows (Infinity: none). */
+  private nextDue = Infinity;
+  private stored = 0;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private timerAt = Infinity;
+  /** The alarm this object has set (Infinity: none that it knows of). */
+  private alarmAt = Infinity;
+
+  private messageCount = 0;
+  private requeueCount = 0;
+  private timeoutCount = 0;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.cfg = config(env);
+    this.load();
+    // Consumers that stayed connected while this object hibernated.
+    for (const ws of ctx.getWebSockets()) {
+      const a = ws.deserializeAttachment() as Attachment | null;
+      if (a) this.consumers.set(ws, { ...a, ws, inFlight: 0, messageCount: 0, finishCount: 0, requeueCount: 0 });
+    }
+  }
+
+  private load() {
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value)`);
+    this.sql.exec(
+      `CREATE TABLE IF NOT EXISTS messages (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, attempts INTEGER NOT NULL, due INTEGER NOT NULL, body BLOB NOT NULL)`,
+    );
+    this.sql.exec(`CREATE INDEX IF NOT EXISTS messages_due ON messages (due) WHERE due > 0`);
+    const meta = new Map<string, SqlStorageValue>();
+    for (const row of this.sql.exec<{ key: string; value: SqlStorageValue }>(`SELECT key, value FROM meta`)) meta.set(row.key, row.value);
+    this.topic = (meta.get("topic") as string | undefined) ?? null;
+    this.channel = (meta.get("channel") as string | undefined) ?? null;
+    this.generation = (meta.get("generation") as number | undefined) ?? 0;
+    this.paused = meta.get("paused") === 1;
+    this.stored = this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM messages`).one().n;
+    this.refreshNextDue();
+    this.window = [];
+    this.windowHead = 0;
+    this.windowBytes = 0;
+    this.cursor = 0;
+    this.caughtUp = this.stored === 0;
+    this.inFlight.clear();
+  }
+
+  private setMeta(key: string, value: SqlStorageValue) {
+    this.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)`, key, value);
+  }
+
+  // ---- lifecycle (called by the topic) ---------------------------------------------------
+
+  init(topic: string, channel: string, generation: number) {
+    if (this.topic === topic && this.channel === channel && this.generation === generation) return;
+    this.topic = topic;
+    this.channel = channel;
+    this.generation = generation;
+    this.setMeta("topic", topic);
+    this.setMeta("channel", channel);
+    this.setMeta("generation", generation);
+  }
+
+  exists(): boolean {
+    return this.topic !== null;
+  }
+
+  /** Deletes every message and closes every consumer (nsqd's channel delete). */
+  async destroy() {
+    for (const c of this.consumers.values()) c.ws.close(1000, "channel deleted");
+    this.consumers.clear();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.timerAt = this.alarmAt = Infinity;
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    this.topic = this.channel = null;
+    this.paused = false;
+    this.messageCount = this.requeueCount = this.timeoutCount = 0;
+    this.load();
+  }
+
+  /** Deletes an ephemeral channel that has no consumer; false if one has come back. */
+  async destroyIfIdle(generation: number): Promise<boolean> {
+    if (this.consumers.size > 0 || generation !== this.generation) return false;
+    await this.destroy();
+    return true;
+  }
+
+  // ---- messages in -----------------------------------------------------------------------
+
+  /** Stores a batch from the topic (idempotent by id) and delivers what consumers can take. */
+  push(batch: MessageBatch) {
+    // The topic adds a channel to its fan-out only after init(): a push here means it was
+    // deleted meanwhile, and the topic drops the copy.
+    if (this.topic === null) throw new Error("CHANNEL_NOT_FOUND");
+    const now = Date.now();
+    const appendable = this.caughtUp;
+    let written = 0;
+    this.ctx.storage.transactionSync(() => {
+      for (let i = 0; i < batch.ids.length; i++) {
+        const id = batch.ids[i];
+        const defer = batch.defers?.[i] ?? 0;
+        let due = defer > 0 && batch.ts[i] + defer > now ? batch.ts[i] + defer : 0;
+        // An id at or below the cursor (an outbox retry) would be skipped by the fresh scan.
+        if (due === 0 && id <= this.cursor) due = now;
+        const inserted = this.sql.exec(
+          `INSERT OR IGNORE INTO messages (id, ts, attempts, due, body) VALUES (?, ?, 0, ?, ?)`,
+          id, batch.ts[i], due, batch.bodies[i],
+        ).rowsWritten;
+        // A retried copy that is already here is not a new message.
+        if (inserted === 0) continue;
+        written++;
+        if (due > 0) {
+          if (due < this.nextDue) this.nextDue = due;
+        } else if (appendable && this.caughtUp) {
+          if (this.window.length - this.windowHead >= WINDOW_MAX_MESSAGES || this.windowBytes >= WINDOW_MAX_BYTES) {
+            this.caughtUp = false;
+          } else {
+            this.window.push({ id, ts: batch.ts[i], attempts: 0, body: batch.bodies[i] });
+            this.windowBytes += batch.bodies[i].length;
+            this.cursor = id;
+          }
+        }
+      }
+    });
+    if (!appendable) this.caughtUp = false;
+    this.stored += written;
+    this.messageCount += written;
+    this.pump();
+    this.armDeferred();
+  }
+
+  // ---- consumers -------------------------------------------------------------------------
+
+  /** A V2 session subscribes: the Worker opens a WebSocket here that carries its channel commands. */
+  override async fetch(request: Request): Promise<Response> {
+    if (request.headers.get("Upgrade") !== "websocket") return new Response("expected a WebSocket", { status: 426 });
+    if (this.topic === null) return new Response("CHANNEL_NOT_FOUND", { status: 404 });
+    const info = JSON.parse(request.headers.get("x-nsq-client") ?? "{}") as ClientInfo;
+    const pair = new WebSocketPair();
+    const ws = pair[1];
+    this.ctx.acceptWebSocket(ws);
+    const attachment: Attachment = { info, rdy: 0, closing: false };
+    ws.serializeAttachment(attachment);
+    this.consumers.set(ws, { ...attachment, ws, inFlight: 0, messageCount: 0, finishCount: 0, requeueCount: 0 });
+    return new Response(null, { status: 101, webSocket: pair[0] });
+  }
+
+  /** Channel commands from a session, already validated there: RDY, FIN, REQ, TOUCH, CLS. */
+  override webSocketMessage(ws: WebSocket, data: ArrayBuffer | string) {
+    const c = this.consumers.get(ws);
+    if (!c) return;
+    const bytes = typeof data === "string" ? new TextEncoder().encode(data) : new Uint8Array(data);
+    const parser = new V2Parser({ maxMsgSize: 0, maxBodySize: 0 }, { magic: false });
+    const finished: number[] = [];
+    const errors: Uint8Array[] = [];
+    const now = Date.now();
+    for (const cmd of parser.feed(bytes)) {
+      const [id, arg] = cmd.params;
+      switch (cmd.name) {
+        case "RDY":
+          c.rdy = Number(id);
+          this.saveAttachment(c);
+          break;
+        case "FIN": {
+          const m = this.takeInFlight(c, id, "FIN", "E_FIN_FAILED", errors);
+          if (m) {
+            finished.push(m.id);
+            c.finishCount++;
+          }
+          break;
+        }
+        case "REQ": {
+          const m = this.takeInFlight(c, id, "REQ", "E_REQ_FAILED", errors);
+          if (m) {
+            this.requeue(m, now + Number(arg));
+            c.requeueCount++;
+            this.requeueCount++;
+          }
+          break;
+        }
+        case "TOUCH": {
+          const m = this.inFlight.get(id);
+          if (!m || m.consumer !== c) {
+            errors.push(errorFrame(`E_TOUCH_FAILED TOUCH ${id} failed ${m ? "client does not own message" : "ID not in flight"}`));
+          } else {
+            m.deadline = Math.min(now + c.info.msg_timeout, m.deliveredAt + this.cfg.maxMsgTimeout);
+          }
+          break;
+        }
+        case "CLS":
+          c.closing = true;
+          c.rdy = 0;
+          this.saveAttachment(c);
+          break;
+      }
+    }
+    if (finished.length) this.deleteRows(finished);
+    for (const e of errors) ws.send(e);
+    this.pump();
+    this.armDeferred();
+  }
+
+  override webSocketClose(ws: WebSocket, code: number, reason: string) {
+    this.dropConsumer(ws);
+    try {
+      ws.close(code === 1005 ? 1000 : code, reason);
+    } catch {
+      // already closed
+    }
+  }
+
+  override webSocketError(ws: WebSocket) {
+    this.dropConsumer(ws);
+  }
+
+  /** A consumer is gone: what it had in flight is ready again at once (attempts counted). */
+  private dropConsumer(ws: WebSocket) {
+    const c = this.consumers.get(ws);
+    if (!c) return;
+    this.consumers.delete(ws);
+    const now = Date.now();
+    for (const [hex, m] of this.inFlight) {
+      if (m.consumer === c) {
+        this.inFlight.delete(hex);
+        this.requeue(m, now);
+      }
+    }
+    this.pump();
+    this.armDeferred();
+    if (this.consumers.size === 0 && this.channel !== null && isEphemeral(this.channel)) {
+      this.ctx.waitUntil(topicStub(this.env, this.topic!).channelIdle(this.channel, this.generation));
+    }
+  }
+
+  private saveAttachment(c: Consumer) {
+    c.ws.serializeAttachment({ info: c.info, rdy: c.rdy, closing: c.closing } satisfies Attachment);
+  }
+
+  private takeInFlight(c: Consumer, id: string, verb: string, code: string, errors: Uint8Array[]): InFlight | null {
+    const m = this.inFlight.get(id);
+    if (!m || m.consumer !== c) {
+      errors.push(errorFrame(`${code} ${verb} ${id} failed ${m ? "client does not own message" : "ID not in flight"}`));
+      return null;
+    }
+    this.inFlight.delete(id);
+    c.inFlight--;
+    return m;
+  }
+
+  /** Puts an in-flight message back in the queue, ready at `due` (now for an immediate retry). */
+  private requeue(m: InFlight, due: number) {
+    const at = Math.max(due, 1);
+    this.sql.exec(`UPDATE messages SET attempts = ?, due = ? WHERE id = ?`, m.attempts, at, m.id);
+    if (at < this.nextDue) this.nextDue = at;
+  }
+
+  private deleteRows(ids: number[]) {
+    for (let i = 0; i < ids.length; i += SQL_PARAMS) {
+      const chunk = ids.slice(i, i + SQL_PARAMS);
+      this.stored -= this.sql.exec(
+        `DELETE FROM messages WHERE id IN (${chunk.map(() => "?").join(",")})`,
+        ...chunk,
+      ).rowsWritten;
+    }
+  }
+
+  // ---- delivery --------------------------------------------------------------------------
+
+  /**
+   * Sends ready messages to consumers with spare RDY, sharing them out evenly, one WebSocket
+   * message per consumer per call. Synchronous: storage reads and socket sends do not yield.
+   */
+  private pump() {
+    if (this.paused) return;
+    const ready: Consumer[] = [];
+    let capacity = 0;
+    for (const c of this.consumers.values()) {
+      const spare = c.closing ? 0 : c.rdy - c.inFlight;
+      if (spare > 0) {
+        ready.push(c);
+        capacity += spare;
+      }
+    }
+    if (capacity === 0) return;
+    // Rotate the starting consumer so that small batches spread across consumers.
+    const start = this.nextConsumer++ % ready.length;
+    const order = [...ready.slice(start), ...ready.slice(0, start)];
+    const msgs = this.take(capacity);
+    if (msgs.length === 0) return;
+    const now = Date.now();
+    let at = 0;
+    const dropped: number[] = [];
+    for (let i = 0; i < order.length && at < msgs.length; i++) {
+      const c = order[i];
+      const share = Math.min(c.rdy - c.inFlight, Math.ceil((msgs.length - at) / (order.length - i)));
+      const mine = msgs.slice(at, at + share);
+      at += share;
+      this.send(c, mine, now, dropped);
+    }
+    if (dropped.length) this.deleteRows(dropped);
+    this.armInFlight();
+  }
+
+  private send(c: Consumer, msgs: Ready[], now: number, dropped: number[]) {
+    const sampled: Ready[] = [];
+    for (const m of msgs) {
+      // nsqd's sample_rate: a message not sampled is gone for this channel.
+      if (c.info.sample_rate > 0 && Math.floor(Math.random() * 100) > c.info.sample_rate) dropped.push(m.id);
+      else sampled.push(m);
+    }
+    if (sampled.length === 0) return;
+    let size = 0;
+    for (const m of sampled) size += messageFrameSize(m.body);
+    const out = new Uint8Array(size);
+    let offset = 0;
+    const deadline = now + c.info.msg_timeout;
+    const entries: [string, InFlight][] = [];
+    for (const m of sampled) {
+      const attempts = m.attempts + 1;
+      const hex = hexId(m.id);
+      offset = writeMessageFrame(out, offset, m.ts, attempts, hex, m.body);
+      entries.push([hex, { id: m.id, consumer: c, attempts, deliveredAt: now, deadline }]);
+    }
+    try {
+      c.ws.send(out);
+    } catch {
+      // The session is gone; its close event follows. The messages are ready again, unattempted.
+      for (const [, m] of entries) this.requeue({ ...m, attempts: m.attempts - 1 }, now);
+      return;
+    }
+    for (const [hex, m] of entries) this.inFlight.set(hex, m);
+    c.inFlight += sampled.length;
+    c.messageCount += sampled.length;
+  }
+
+  /** Up to `n` ready messages: requeued and due ones first, then fresh ones in id order. */
+  private take(n: number): Ready[] {
+    const out: Ready[] = [];
+    const now = Date.now();
+    if (this.nextDue <= now) {
+      const rows = this.sql
+        .exec<{ id: number; ts: number; attempts: number; body: ArrayBuffer }>(
+          `SELECT id, ts, attempts, body FROM messages WHERE due > 0 AND due <= ? ORDER BY due LIMIT ?`,
+          now, n,
+        )
+        .toArray();
+      const ids: number[] = [];
+      for (const r of rows) {
+        ids.push(r.id);
+        out.push({ id: r.id, ts: r.ts, attempts: r.attempts, body: new Uint8Array(r.body) });
+      }
+      for (let i = 0; i < ids.length; i += SQL_PARAMS) {
+        const chunk = ids.slice(i, i + SQL_PARAMS);
+        this.sql.exec(`UPDATE messages SET due = 0 WHERE id IN (${chunk.map(() => "?").join(",")})`, ...chunk);
+      }
+      if (rows.length < n) this.refreshNextDue();
+    }
+    while (out.length < n) {
+      if (this.windowHead >= this.window.length && !this.refill(n - out.length)) break;
+      const m = this.window[this.windowHead++];
+      this.windowBytes -= m.body.length;
+      // Delivered already through the due path (a DPUB that came due above the cursor).
+      if (this.inFlight.has(hexId(m.id))) continue;
+      out.push(m);
+    }
+    if (this.windowHead >= this.window.length) {
+      this.window = [];
+      this.windowHead = 0;
+    }
+    return out;
+  }
+
+  /** Reads the next fresh rows after the cursor into the window; false when there are none. */
+  private refill(want: number): boolean {
+    if (this.caughtUp) return false;
+    const limit = Math.min(Math.max(want, 256), READ_BATCH);
+    const rows = this.sql
+      .exec<{ id: number; ts: number; attempts: number; body: ArrayBuffer }>(
+        `SELECT id, ts, attempts, body FROM messages WHERE id > ? AND due = 0 ORDER BY id LIMIT ?`,
+        this.cursor, limit,
+      )
+      .toArray();
+    this.window = [];
+    this.windowHead = 0;
+    this.windowBytes = 0;
+    for (const r of rows) {
+      const body = new Uint8Array(r.body);
+      this.window.push({ id: r.id, ts: r.ts, attempts: r.attempts, body });
+      this.windowBytes += body.length;
+    }
+    if (rows.length) this.cursor = rows[rows.length - 1].id;
+    if (rows.length < limit) this.caughtUp = true;
+    return rows.length > 0;
+  }
+
+  private refreshNextDue() {
+    const row = this.sql.exec<{ due: number | null }>(`SELECT MIN(due) AS due FROM messages WHERE due > 0`).one();
+    this.nextDue = row.due ?? Infinity;
+  }
+
+  // ---- timers ----------------------------------------------------------------------------
+
+  /**
+   * In-flight deadlines live in memory like the in-flight set, so a timer (not the alarm) serves
+   * them; a pending timer also keeps the object from hibernating while messages are in flight.
+   */
+  private armInFlight() {
+    let earliest = Infinity;
+    for (const m of this.inFlight.values()) if (m.deadline < earliest) earliest = m.deadline;
+    if (earliest === Infinity) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = null;
+      this.timerAt = Infinity;
+      return;
+    }
+    if (this.timer && this.timerAt <= earliest) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = earliest;
+    this.timer = setTimeout(() => this.onTimer(), Math.max(0, earliest - Date.now()));
+  }
+
+  private onTimer() {
+    this.timer = null;
+    this.timerAt = Infinity;
+    const now = Date.now();
+    for (const [hex, m] of this.inFlight) {
+      if (m.deadline <= now) {
+        this.inFlight.delete(hex);
+        m.consumer.inFlight--;
+        this.timeoutCount++;
+        this.requeue(m, now);
+      }
+    }
+    this.pump();
+    this.armInFlight();
+    this.armDeferred();
+  }
+
+  /** Deferred and requeued rows are in storage, so a durable alarm wakes the object for them. */
+  private armDeferred() {
+    // Ready now but no spare RDY: the next RDY, FIN or REQ pumps again. No consumer: a SUB does.
+    if (this.consumers.size === 0 || this.nextDue <= Date.now() || this.nextDue >= this.alarmAt) return;
+    this.alarmAt = this.nextDue;
+    void this.ctx.storage.setAlarm(this.nextDue);
+  }
+
+  override async alarm() {
+    this.alarmAt = Infinity;
+    this.refreshNextDue();
+    this.pump();
+    this.armDeferred();
+  }
+
+  // ---- administration --------------------------------------------------------------------
+
+  /** nsqd's channel empty: drops every message, in flight and deferred included. */
+  empty(): boolean {
+    if (this.topic === null) return false;
+    this.sql.exec(`DELETE FROM messages`);
+    this.stored = 0;
+    this.inFlight.clear();
+    for (const c of this.consumers.values()) c.inFlight = 0;
+    this.window = [];
+    this.windowHead = this.windowBytes = 0;
+    this.caughtUp = true;
+    this.nextDue = Infinity;
+    this.armInFlight();
+    return true;
+  }
+
+  setPaused(paused: boolean): boolean {
+    if (this.topic === null) return false;
+    this.paused = paused;
+    this.setMeta("paused", paused ? 1 : 0);
+    this.pump();
+    this.armDeferred();
+    return true;
+  }
+
+  stats(includeClients = true): ChannelStats | null {
+    if (this.channel === null) return null;
+    const now = Date.now();
+    const deferred = this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM messages WHERE due > ?`, now).one().n;
+    const depth = Math.max(0, this.stored - this.inFlight.size - deferred);
+    const windowed = this.window.length - this.windowHead;
+    return {
+      channel_name: this.channel,
+      depth,
+      backend_depth: Math.max(0, depth - windowed),
+      in_flight_count: this.inFlight.size,
+      deferred_count: deferred,
+      message_count: this.messageCount,
+      requeue_count: this.requeueCount,
+      timeout_count: this.timeoutCount,
+      client_count: this.consumers.size,
+      clients: includeClients ? [...this.consumers.values()].map(clientStats) : null,
+      paused: this.paused,
+      e2e_processing_latency: { count: 0, percentiles: null },
+    };
+  }
+}
+
+function clientStats(c: Consumer): ClientStats {
+  return {
+    client_id: c.info.client_id,
+    hostname: c.info.hostname,
+    version: "V2",
+    remote_address: c.info.remote_address,
+    state: c.closing ? STATE_CLOSING : STATE_SUBSCRIBED,
+    ready_count: c.rdy,
+    in_flight_count: c.inFlight,
+    message_count: c.messageCount,
+    finish_count: c.finishCount,
+    requeue_count: c.requeueCount,
+    connect_ts: c.info.connect_ts,
+    sample_rate: c.info.sample_rate,
+    deflate: c.info.deflate,
+    snappy: c.info.snappy,
+    user_agent: c.info.user_agent,
+    topology_zone: "",
+    topology_region: "",
+    tls: c.info.tls,
+    tls_cipher_suite: "",
+    tls_version: "",
+    tls_negotiated_protocol: "",
+    tls_negotiated_protocol_is_mutual: false,
+  };
+}

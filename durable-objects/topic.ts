@@ -1,0 +1,428 @@
+// TopicObject: one per topic. Accepts publishes, assigns message ids and fans a copy of every
+// message out to each channel. A publish resolves only once every message is durable: in every
+// channel's storage, or in this object's own (the backlog while paused or channel-less, the
+// outbox for a channel that could not take its copy).
+import { DurableObject } from "cloudflare:workers";
+import type { Env } from "../src/config";
+import { isEphemeral } from "../src/protocol/names";
+import type { MessageBatch } from "../src/message";
+import type { ChannelStats } from "./channel";
+import { channelStub, registryStub } from "../src/stubs";
+
+export interface TopicStats {
+  topic_name: string;
+  channels: ChannelStats[];
+  depth: number;
+  backend_depth: number;
+  message_count: number;
+  message_bytes: number;
+  paused: boolean;
+  e2e_processing_latency: { count: number; percentiles: null | { quantile: number; value: number }[] };
+}
+
+interface Pending {
+  bodies: Uint8Array[];
+  deferMs: number;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+/** Ids are reserved in blocks so that a restart never reissues one; one write per block. */
+const ID_BLOCK = 1_000_000;
+/** Messages per fan-out RPC and per backlog read: bounds memory and RPC size. */
+const FANOUT_MAX_MESSAGES = 5000;
+const FANOUT_MAX_BYTES = 8 * 1024 * 1024;
+const RETRY_DELAY_MS = 1000;
+
+export class TopicObject extends DurableObject<Env> {
+  private sql: SqlStorage;
+  private name: string | null = null;
+  private paused = false;
+  /** Channel name -> generation; a generation tells a re-created channel from its predecessor. */
+  private channels = new Map<string, number>();
+  private generation = 0;
+  private nextId = 0;
+  private idLimit = 0;
+  private backlogCount = 0;
+  private messageCount = 0;
+  private messageBytes = 0;
+  private queue: Pending[] = [];
+  private flushing = false;
+  private draining = false;
+  /** Serializes changes to the channel list (create, delete, ephemeral clean-up). */
+  private lock: Promise<unknown> = Promise.resolve();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.load();
+  }
+
+  private load() {
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value)`);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS channels (name TEXT PRIMARY KEY, generation INTEGER NOT NULL)`);
+    // Messages not yet handed to channels: while paused, or before the first channel exists.
+    this.sql.exec(
+      `CREATE TABLE IF NOT EXISTS backlog (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, defer INTEGER NOT NULL, body BLOB NOT NULL)`,
+    );
+    // Copies a channel has not confirmed yet; retried by the alarm.
+    this.sql.exec(
+      `CREATE TABLE IF NOT EXISTS outbox (channel TEXT NOT NULL, id INTEGER NOT NULL, ts INTEGER NOT NULL, defer INTEGER NOT NULL, body BLOB NOT NULL, PRIMARY KEY (channel, id))`,
+    );
+    const meta = new Map<string, SqlStorageValue>();
+    for (const row of this.sql.exec<{ key: string; value: SqlStorageValue }>(`SELECT key, value FROM meta`)) meta.set(row.key, row.value);
+    this.name = (meta.get("name") as string | undefined) ?? null;
+    this.paused = meta.get("paused") === 1;
+    this.generation = (meta.get("generation") as number | undefined) ?? 0;
+    this.idLimit = (meta.get("id_limit") as number | undefined) ?? 0;
+    // Never reuse an id of the last reserved block: it may have been acknowledged.
+    this.nextId = this.idLimit;
+    this.channels.clear();
+    for (const row of this.sql.exec<{ name: string; generation: number }>(`SELECT name, generation FROM channels`)) {
+      this.channels.set(row.name, row.generation);
+    }
+    this.backlogCount = this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM backlog`).one().n;
+  }
+
+  private setMeta(key: string, value: unknown) {
+    this.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)`, key, value as SqlStorageValue);
+  }
+
+  private locked<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lock.then(fn, fn);
+    this.lock = run.catch(() => {});
+    return run;
+  }
+
+  // ---- existence -------------------------------------------------------------------------
+
+  exists(): boolean {
+    return this.name !== null;
+  }
+
+  /** Creates the topic if needed (as nsqd's GetTopic does on PUB and SUB). */
+  async create(topic: string): Promise<void> {
+    if (this.name !== null) return;
+    this.name = topic;
+    this.setMeta("name", topic);
+    if (this.idLimit === 0) {
+      // Start ids at the creation time in microseconds: a re-created topic never repeats an old id.
+      this.nextId = this.idLimit = Date.now() * 1000;
+      this.setMeta("id_limit", this.idLimit);
+    }
+    await registryStub(this.env).addTopic(topic);
+  }
+
+  // ---- publishing ------------------------------------------------------------------------
+
+  /** Resolves once every body is durable (in every channel, or in this object's storage). */
+  async publish(topic: string, bodies: Uint8Array[], deferMs = 0): Promise<void> {
+    await this.create(topic);
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ bodies, deferMs, resolve, reject });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  /** Group commit: publishes that arrive while one fan-out is under way share the next. */
+  private async flush() {
+    this.flushing = true;
+    try {
+      while (this.queue.length) {
+        const group = this.takeGroup();
+        try {
+          await this.deliver(this.assign(group));
+          for (const p of group) p.resolve();
+        } catch (e) {
+          for (const p of group) p.reject(e);
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private takeGroup(): Pending[] {
+    let count = 0;
+    let n = 0;
+    while (n < this.queue.length && (n === 0 || count + this.queue[n].bodies.length <= FANOUT_MAX_MESSAGES)) {
+      count += this.queue[n].bodies.length;
+      n++;
+    }
+    return this.queue.splice(0, n);
+  }
+
+  private assign(group: Pending[]): MessageBatch {
+    const now = Date.now();
+    const batch: MessageBatch = { ids: [], ts: [], bodies: [] };
+    let deferred = false;
+    for (const p of group) if (p.deferMs > 0) deferred = true;
+    if (deferred) batch.defers = [];
+    let count = 0;
+    for (const p of group) count += p.bodies.length;
+    if (this.nextId + count > this.idLimit) {
+      this.idLimit = this.nextId + count + ID_BLOCK;
+      this.setMeta("id_limit", this.idLimit);
+    }
+    for (const p of group) {
+      for (const body of p.bodies) {
+        batch.ids.push(this.nextId++);
+        batch.ts.push(now);
+        batch.bodies.push(body);
+        batch.defers?.push(p.deferMs);
+        this.messageBytes += body.length;
+      }
+    }
+    this.messageCount += count;
+    return batch;
+  }
+
+  private async deliver(batch: MessageBatch) {
+    if (this.paused || this.channels.size === 0 || this.backlogCount > 0) {
+      // Keep order: while a backlog exists, new messages queue behind it.
+      this.storeBacklog(batch);
+      if (!this.paused && this.channels.size > 0) void this.drain();
+      return;
+    }
+    await this.fanOut(batch);
+  }
+
+  /** Sends the batch to every channel; a channel that fails gets it through the outbox. */
+  private async fanOut(batch: MessageBatch) {
+    const topic = this.name!;
+    const names = [...this.channels.keys()];
+    const results = await Promise.allSettled(
+      names.map((ch) => channelStub(this.env, topic, ch).push(batch)),
+    );
+    let failed = false;
+    results.forEach((r, i) => {
+      // A channel deleted meanwhile needs no copy.
+      if (r.status === "rejected" && this.channels.has(names[i])) {
+        console.error(`topic ${topic}: channel ${names[i]} did not take ${batch.ids.length} messages: ${r.reason}`);
+        this.storeOutbox(names[i], batch);
+        failed = true;
+      }
+    });
+    if (failed) await this.scheduleRetry();
+  }
+
+  private storeBacklog(batch: MessageBatch) {
+    this.ctx.storage.transactionSync(() => {
+      for (let i = 0; i < batch.ids.length; i++) {
+        this.sql.exec(
+          `INSERT OR IGNORE INTO backlog (id, ts, defer, body) VALUES (?, ?, ?, ?)`,
+          batch.ids[i], batch.ts[i], batch.defers?.[i] ?? 0, batch.bodies[i],
+        );
+      }
+    });
+    this.backlogCount += batch.ids.length;
+  }
+
+  private storeOutbox(channel: string, batch: MessageBatch) {
+    this.ctx.storage.transactionSync(() => {
+      for (let i = 0; i < batch.ids.length; i++) {
+        this.sql.exec(
+          `INSERT OR IGNORE INTO outbox (channel, id, ts, defer, body) VALUES (?, ?, ?, ?, ?)`,
+          channel, batch.ids[i], batch.ts[i], batch.defers?.[i] ?? 0, batch.bodies[i],
+        );
+      }
+    });
+  }
+
+  private async scheduleRetry() {
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + RETRY_DELAY_MS);
+  }
+
+  /** Hands the backlog to the channels, oldest first, a bounded batch at a time. */
+  private async drain() {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      // If this object stops mid-drain, the alarm finishes the job.
+      await this.scheduleRetry();
+      while (!this.paused && this.channels.size > 0) {
+        const batch = readBatch(this.sql, `SELECT id, ts, defer, body FROM backlog ORDER BY id LIMIT ?`, []);
+        if (batch.ids.length === 0) break;
+        await this.fanOut(batch);
+        const last = batch.ids[batch.ids.length - 1];
+        this.backlogCount -= this.sql.exec(`DELETE FROM backlog WHERE id <= ?`, last).rowsWritten;
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  /** Retries the outbox and resumes an interrupted drain. */
+  override async alarm() {
+    if (this.name === null) return;
+    const topic = this.name;
+    const channels = this.sql.exec<{ channel: string }>(`SELECT DISTINCT channel FROM outbox`).toArray();
+    let failed = false;
+    for (const { channel } of channels) {
+      if (!this.channels.has(channel)) {
+        this.sql.exec(`DELETE FROM outbox WHERE channel = ?`, channel);
+        continue;
+      }
+      for (;;) {
+        const batch = readBatch(
+          this.sql,
+          `SELECT id, ts, defer, body FROM outbox WHERE channel = ? ORDER BY id LIMIT ?`,
+          [channel],
+        );
+        if (batch.ids.length === 0) break;
+        try {
+          await channelStub(this.env, topic, channel).push(batch);
+        } catch (e) {
+          console.error(`topic ${topic}: retry to channel ${channel} failed: ${e}`);
+          failed = true;
+          break;
+        }
+        this.sql.exec(`DELETE FROM outbox WHERE channel = ? AND id <= ?`, channel, batch.ids[batch.ids.length - 1]);
+      }
+    }
+    if (this.backlogCount > 0 && !this.paused && this.channels.size > 0) await this.drain();
+    if (failed) await this.ctx.storage.setAlarm(Date.now() + RETRY_DELAY_MS);
+  }
+
+  // ---- channels --------------------------------------------------------------------------
+
+  /** Creates the channel if needed (nsqd's GetChannel); returns once it can take consumers. */
+  createChannel(topic: string, channel: string): Promise<void> {
+    return this.locked(async () => {
+      await this.create(topic);
+      const known = this.channels.get(channel);
+      const generation = known ?? ++this.generation;
+      const first = this.channels.size === 0;
+      // Init first: the fan-out reaches a channel only once it is ready to store.
+      await channelStub(this.env, topic, channel).init(topic, channel, generation);
+      if (known === undefined) {
+        this.setMeta("generation", generation);
+        this.sql.exec(`INSERT OR REPLACE INTO channels (name, generation) VALUES (?, ?)`, channel, generation);
+        this.channels.set(channel, generation);
+        await registryStub(this.env).addChannel(topic, channel);
+      }
+      if (first && this.backlogCount > 0 && !this.paused) void this.drain();
+    });
+  }
+
+  hasChannel(channel: string): boolean {
+    return this.channels.has(channel);
+  }
+
+  /** Deletes a channel and its messages; false when there is no such channel. */
+  deleteChannel(channel: string): Promise<boolean> {
+    return this.locked(async () => {
+      if (!this.channels.has(channel)) return false;
+      await this.forgetChannel(channel);
+      await channelStub(this.env, this.name!, channel).destroy();
+      await this.removeIfEphemeralAndEmpty();
+      return true;
+    });
+  }
+
+  /** An ephemeral channel lost its last consumer: delete it unless one came back meanwhile. */
+  channelIdle(channel: string, generation: number): Promise<void> {
+    return this.locked(async () => {
+      if (this.channels.get(channel) !== generation) return;
+      const destroyed = await channelStub(this.env, this.name!, channel).destroyIfIdle(generation);
+      if (!destroyed) return;
+      await this.forgetChannel(channel);
+      await this.removeIfEphemeralAndEmpty();
+    });
+  }
+
+  private async forgetChannel(channel: string) {
+    this.channels.delete(channel);
+    this.sql.exec(`DELETE FROM channels WHERE name = ?`, channel);
+    this.sql.exec(`DELETE FROM outbox WHERE channel = ?`, channel);
+    await registryStub(this.env).removeChannel(this.name!, channel);
+  }
+
+  /** nsqd deletes an ephemeral topic with its last channel. */
+  private async removeIfEphemeralAndEmpty() {
+    if (this.name !== null && isEphemeral(this.name) && this.channels.size === 0) await this.destroyTopic();
+  }
+
+  // ---- topic administration --------------------------------------------------------------
+
+  /** Deletes the topic, its channels and every message; false when it does not exist. */
+  delete(): Promise<boolean> {
+    return this.locked(async () => {
+      if (this.name === null) return false;
+      const topic = this.name;
+      await Promise.all([...this.channels.keys()].map((ch) => channelStub(this.env, topic, ch).destroy()));
+      await this.destroyTopic();
+      return true;
+    });
+  }
+
+  private async destroyTopic() {
+    const topic = this.name!;
+    for (const ch of this.channels.keys()) await registryStub(this.env).removeChannel(topic, ch);
+    await registryStub(this.env).removeTopic(topic);
+    const rejected = this.queue.splice(0);
+    for (const p of rejected) p.reject(new Error("exiting"));
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    this.name = null;
+    this.paused = false;
+    this.messageCount = this.messageBytes = 0;
+    this.idLimit = 0;
+    this.load();
+  }
+
+  /** Drops the messages the topic holds itself (not its channels'), as nsqd's topic empty. */
+  empty(): boolean {
+    if (this.name === null) return false;
+    this.sql.exec(`DELETE FROM backlog`);
+    this.backlogCount = 0;
+    return true;
+  }
+
+  setPaused(paused: boolean): boolean {
+    if (this.name === null) return false;
+    this.paused = paused;
+    this.setMeta("paused", paused ? 1 : 0);
+    if (!paused && this.backlogCount > 0 && this.channels.size > 0) void this.drain();
+    return true;
+  }
+
+  channelNames(): string[] {
+    return [...this.channels.keys()].sort();
+  }
+
+  async stats(channel?: string, includeClients = true): Promise<TopicStats | null> {
+    if (this.name === null) return null;
+    const topic = this.name;
+    const names = this.channelNames().filter((c) => channel === undefined || c === channel);
+    const channels = (
+      await Promise.all(names.map((ch) => channelStub(this.env, topic, ch).stats(includeClients)))
+    ).filter((s): s is ChannelStats => s !== null);
+    return {
+      topic_name: topic,
+      channels,
+      depth: this.backlogCount,
+      backend_depth: this.backlogCount,
+      message_count: this.messageCount,
+      message_bytes: this.messageBytes,
+      paused: this.paused,
+      e2e_processing_latency: { count: 0, percentiles: null },
+    };
+  }
+}
+
+/** Reads up to a fan-out's worth of stored messages. */
+function readBatch(sql: SqlStorage, query: string, bindings: SqlStorageValue[]): MessageBatch {
+  const batch: MessageBatch = { ids: [], ts: [], defers: [], bodies: [] };
+  let bytes = 0;
+  const rows = sql.exec<{ id: number; ts: number; defer: number; body: ArrayBuffer }>(query, ...bindings, FANOUT_MAX_MESSAGES);
+  for (const row of rows) {
+    batch.ids.push(row.id);
+    batch.ts.push(row.ts);
+    batch.defers!.push(row.defer);
+    batch.bodies.push(new Uint8Array(row.body));
+    bytes += row.body.byteLength;
+    if (bytes >= FANOUT_MAX_BYTES) break;
+  }
+  return batch;
+}

@@ -1,0 +1,51 @@
+// nsqlookupd's read API, answered by the registry: the Worker is the one "node" that
+// produces every topic.
+//
+//   GET /lookup?topic=    GET /topics    GET /channels?topic=    GET /nodes
+import type { Context } from "hono";
+import { VERSION, type Env } from "../config";
+import { registryStub } from "../stubs";
+import { HttpError, nsqJson, query } from "./respond";
+import type { RouteFn } from "./nsqd";
+
+type C = Context<{ Bindings: Env }>;
+
+export function lookupdRoutes(route: RouteFn) {
+  route("GET", "/lookup", lookup);
+  route("GET", "/topics", async (c) => nsqJson({ topics: await registryStub(c.env).topics() }));
+  route("GET", "/channels", async (c) => {
+    const topic = query(c).get("topic");
+    if (topic === undefined) throw new HttpError(400, "MISSING_ARG_TOPIC");
+    return nsqJson({ channels: await registryStub(c.env).channels(topic) });
+  });
+  route("GET", "/nodes", nodes);
+}
+
+/** This service as nsqlookupd describes an nsqd (PeerInfo). */
+export function producer(c: C) {
+  const url = new URL(c.req.url);
+  const port = url.port ? Number(url.port) : url.protocol === "https:" ? 443 : 80;
+  return {
+    remote_address: `${url.hostname}:${port}`,
+    hostname: url.hostname,
+    broadcast_address: url.hostname,
+    tcp_port: port,
+    http_port: port,
+    version: VERSION,
+    topology_zone: "",
+    topology_region: "",
+  };
+}
+
+async function lookup(c: C) {
+  const topic = query(c).get("topic");
+  if (topic === undefined) throw new HttpError(400, "MISSING_ARG_TOPIC");
+  const registry = registryStub(c.env);
+  if (!(await registry.hasTopic(topic))) throw new HttpError(404, "TOPIC_NOT_FOUND");
+  return nsqJson({ channels: await registry.channels(topic), producers: [producer(c)] });
+}
+
+async function nodes(c: C) {
+  const topics = await registryStub(c.env).topics();
+  return nsqJson({ producers: [{ ...producer(c), tombstones: topics.map(() => false), topics }] });
+}

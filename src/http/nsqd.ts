@@ -1,0 +1,243 @@
+// nsqd's HTTP API (v1): same paths, parameters, bodies, status codes and error strings.
+//
+//   GET  /ping                     GET  /info                    GET /stats
+//   POST /pub?topic=&defer=        POST /mpub?topic=&binary=
+//   POST /topic/create|delete|empty|pause|unpause?topic=
+//   POST /channel/create|delete|empty|pause|unpause?topic=&channel=
+import type { Context, Hono } from "hono";
+import { config, VERSION, type Env } from "../config";
+import { decodeMpubBody } from "../protocol/mpub";
+import { ProtocolError } from "../protocol/errors";
+import { isValidName } from "../protocol/names";
+import { registryStub, channelStub, topicStub } from "../stubs";
+import type { TopicStats } from "../../durable-objects/topic";
+import { boolParam, goJson, HttpError, nsqEmpty, nsqJson, nsqText, query } from "./respond";
+import { statsText } from "./stats-text";
+
+type C = Context<{ Bindings: Env }>;
+
+/** When this Worker isolate started: nsqd's start_time. */
+const START_TIME = Math.floor(Date.now() / 1000);
+
+export function nsqdRoutes(app: Hono<{ Bindings: Env }>, route: RouteFn) {
+  route("GET", "/ping", () => new Response("OK", { headers: { "Content-Type": "text/plain; charset=utf-8" } }));
+  route("GET", "/info", info);
+  route("POST", "/pub", pub);
+  route("POST", "/mpub", mpub);
+  route("GET", "/stats", stats);
+  route("POST", "/topic/create", topicCreate);
+  route("POST", "/topic/delete", topicAdmin("delete"));
+  route("POST", "/topic/empty", topicAdmin("empty"));
+  route("POST", "/topic/pause", topicAdmin("pause"));
+  route("POST", "/topic/unpause", topicAdmin("unpause"));
+  route("POST", "/channel/create", channelAdmin("create"));
+  route("POST", "/channel/delete", channelAdmin("delete"));
+  route("POST", "/channel/empty", channelAdmin("empty"));
+  route("POST", "/channel/pause", channelAdmin("pause"));
+  route("POST", "/channel/unpause", channelAdmin("unpause"));
+  return app;
+}
+
+export type RouteFn = (method: string, path: string, handler: (c: C) => Response | Promise<Response>) => void;
+
+function requestPort(url: URL): number {
+  return url.port ? Number(url.port) : url.protocol === "https:" ? 443 : 80;
+}
+
+function info(c: C) {
+  const url = new URL(c.req.url);
+  const cfg = config(c.env);
+  const port = requestPort(url);
+  return nsqJson({
+    version: VERSION,
+    broadcast_address: url.hostname,
+    hostname: url.hostname,
+    http_port: port,
+    // The V2 protocol is served on the same port, as a WebSocket at /ws.
+    tcp_port: port,
+    start_time: START_TIME,
+    max_heartbeat_interval: cfg.maxHeartbeatInterval * 1e6,
+    max_output_buffer_size: cfg.maxOutputBufferSize,
+    max_output_buffer_timeout: cfg.maxOutputBufferTimeout * 1e6,
+    max_deflate_level: 6,
+    topology_zone: "",
+    topology_region: "",
+  });
+}
+
+/** nsqd's getTopicFromQuery: MISSING_ARG_TOPIC, INVALID_TOPIC. */
+function topicParam(q: Map<string, string>): string {
+  const topic = q.get("topic");
+  if (topic === undefined) throw new HttpError(400, "MISSING_ARG_TOPIC");
+  if (!isValidName(topic)) throw new HttpError(400, "INVALID_TOPIC");
+  return topic;
+}
+
+function contentLength(c: C): number | null {
+  const h = c.req.header("content-length");
+  return h === undefined ? null : Number(h);
+}
+
+async function publish(c: C, topic: string, bodies: Uint8Array[], deferMs = 0) {
+  try {
+    await topicStub(c.env, topic).publish(topic, bodies, deferMs);
+  } catch (e) {
+    console.error(`publish to ${topic} failed: ${e}`);
+    throw new HttpError(503, "EXITING");
+  }
+}
+
+async function pub(c: C) {
+  const cfg = config(c.env);
+  const declared = contentLength(c);
+  if (declared !== null && declared > cfg.maxMsgSize) throw new HttpError(413, "MSG_TOO_BIG");
+  const body = new Uint8Array(await c.req.arrayBuffer());
+  if (body.length > cfg.maxMsgSize) throw new HttpError(413, "MSG_TOO_BIG");
+  if (body.length === 0) throw new HttpError(400, "MSG_EMPTY");
+  const q = query(c);
+  const topic = topicParam(q);
+  let deferMs = 0;
+  const defer = q.get("defer");
+  if (defer !== undefined) {
+    if (!/^[+-]?\d+$/.test(defer)) throw new HttpError(400, "INVALID_DEFER");
+    deferMs = Number(defer);
+    if (deferMs < 0 || deferMs > cfg.maxReqTimeout) throw new HttpError(400, "INVALID_DEFER");
+  }
+  await publish(c, topic, [body], deferMs);
+  return nsqText("OK");
+}
+
+async function mpub(c: C) {
+  const cfg = config(c.env);
+  const declared = contentLength(c);
+  if (declared !== null && declared > cfg.maxBodySize) throw new HttpError(413, "BODY_TOO_BIG");
+  const q = query(c);
+  const topic = topicParam(q);
+  // Any value but false/0 means binary, as in nsqd (which only deprecates the other spellings).
+  const binary = q.has("binary") && boolParam(q.get("binary"), true);
+  const body = new Uint8Array(await c.req.arrayBuffer());
+  if (body.length > cfg.maxBodySize) throw new HttpError(413, "BODY_TOO_BIG");
+  let bodies: Uint8Array[];
+  if (binary) {
+    try {
+      bodies = decodeMpubBody(body, cfg.maxMsgSize, cfg.maxBodySize);
+    } catch (e) {
+      if (e instanceof ProtocolError) throw new HttpError(413, e.code.slice(2));
+      throw e;
+    }
+  } else {
+    bodies = splitLines(body, cfg.maxMsgSize);
+  }
+  if (bodies.length === 0) {
+    await topicStub(c.env, topic).create(topic);
+  } else {
+    await publish(c, topic, bodies);
+  }
+  return nsqText("OK");
+}
+
+/** Newline-separated messages: "\n" only ("\r" is kept), empty lines skipped. */
+export function splitLines(body: Uint8Array, maxMsgSize: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let start = 0;
+  while (start < body.length) {
+    let end = body.indexOf(10, start);
+    if (end < 0) end = body.length;
+    if (end - start > maxMsgSize) throw new HttpError(413, "MSG_TOO_BIG");
+    if (end > start) out.push(body.subarray(start, end));
+    start = end + 1;
+  }
+  return out;
+}
+
+async function topicCreate(c: C) {
+  const topic = topicParam(query(c));
+  await topicStub(c.env, topic).create(topic);
+  return nsqEmpty();
+}
+
+function topicAdmin(action: "delete" | "empty" | "pause" | "unpause") {
+  return async (c: C) => {
+    const q = query(c);
+    const topic = q.get("topic");
+    if (topic === undefined) throw new HttpError(400, "MISSING_ARG_TOPIC");
+    // nsqd validates the name for empty only; delete and pause just find no such topic.
+    if (action === "empty" && !isValidName(topic)) throw new HttpError(400, "INVALID_TOPIC");
+    const stub = topicStub(c.env, topic);
+    const found =
+      action === "delete" ? await stub.delete()
+      : action === "empty" ? await stub.empty()
+      : await stub.setPaused(action === "pause");
+    if (!found) throw new HttpError(404, "TOPIC_NOT_FOUND");
+    return nsqEmpty();
+  };
+}
+
+/** nsqd's GetTopicChannelArgs, then the topic must exist. */
+async function topicChannelArgs(c: C): Promise<[string, string]> {
+  const q = query(c);
+  const topic = q.get("topic");
+  if (topic === undefined) throw new HttpError(400, "MISSING_ARG_TOPIC");
+  if (!isValidName(topic)) throw new HttpError(400, "INVALID_ARG_TOPIC");
+  const channel = q.get("channel");
+  if (channel === undefined) throw new HttpError(400, "MISSING_ARG_CHANNEL");
+  if (!isValidName(channel)) throw new HttpError(400, "INVALID_ARG_CHANNEL");
+  if (!(await topicStub(c.env, topic).exists())) throw new HttpError(404, "TOPIC_NOT_FOUND");
+  return [topic, channel];
+}
+
+function channelAdmin(action: "create" | "delete" | "empty" | "pause" | "unpause") {
+  return async (c: C) => {
+    const [topic, channel] = await topicChannelArgs(c);
+    const topicObj = topicStub(c.env, topic);
+    if (action === "create") {
+      await topicObj.createChannel(topic, channel);
+      return nsqEmpty();
+    }
+    if (action === "delete") {
+      if (!(await topicObj.deleteChannel(channel))) throw new HttpError(404, "CHANNEL_NOT_FOUND");
+      return nsqEmpty();
+    }
+    if (!(await topicObj.hasChannel(channel))) throw new HttpError(404, "CHANNEL_NOT_FOUND");
+    const stub = channelStub(c.env, topic, channel);
+    const found = action === "empty" ? await stub.empty() : await stub.setPaused(action === "pause");
+    if (!found) throw new HttpError(404, "CHANNEL_NOT_FOUND");
+    return nsqEmpty();
+  };
+}
+
+async function stats(c: C) {
+  const q = query(c);
+  const topicFilter = q.get("topic") || undefined;
+  const channelFilter = q.get("channel") || undefined;
+  const includeClients = boolParam(q.get("include_clients"), true);
+  const includeMem = boolParam(q.get("include_mem"), true);
+  let names = await registryStub(c.env).topics();
+  if (topicFilter !== undefined) names = names.filter((t) => t === topicFilter);
+  const all = await Promise.all(names.map((t) => topicStub(c.env, t).stats(channelFilter, includeClients)));
+  let topics: TopicStats[] | null = all.filter((t): t is TopicStats => t !== null);
+  if (channelFilter !== undefined) topics = topics.filter((t) => t.channels.length > 0);
+  // nsqd answers an unknown topic filter with empty stats.
+  if (topicFilter !== undefined && topics.length === 0) topics = null;
+  const doc: Record<string, unknown> = { version: VERSION, health: "OK", start_time: START_TIME, topics };
+  if (includeMem) doc.memory = MEMORY;
+  // Publishers are stateless Worker requests here: nsqd's producers list has nothing to show.
+  doc.producers = null;
+  if (q.get("format") === "json") return nsqJson(doc);
+  return nsqText(statsText(doc as never, START_TIME));
+}
+
+/** Go runtime memory figures have no equivalent inside a Worker; the keys stay for tools. */
+const MEMORY = {
+  heap_objects: 0,
+  heap_idle_bytes: 0,
+  heap_in_use_bytes: 0,
+  heap_released_bytes: 0,
+  gc_pause_usec_100: 0,
+  gc_pause_usec_99: 0,
+  gc_pause_usec_95: 0,
+  next_gc_bytes: 0,
+  gc_total_runs: 0,
+};
+
+export { goJson };

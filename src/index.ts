@@ -1,0 +1,60 @@
+// The Worker: routes nsqd's HTTP API, nsqlookupd's read API and the V2 protocol over
+// WebSocket (/ws) to the topic, channel and registry Durable Objects.
+import { Hono } from "hono";
+import { config, type Env } from "./config";
+import { HttpError, nsqError } from "./http/respond";
+import { nsqdRoutes, type RouteFn } from "./http/nsqd";
+import { lookupdRoutes } from "./http/lookupd";
+import { V2Session } from "./session";
+
+export { TopicObject } from "../durable-objects/topic";
+export { ChannelObject } from "../durable-objects/channel";
+export { RegistryObject } from "../durable-objects/registry";
+
+const app = new Hono<{ Bindings: Env }>();
+
+/** Methods registered per path: a known path with another method is 405, as in nsqd. */
+const allowed = new Map<string, string[]>();
+
+const route: RouteFn = (method, path, handler) => {
+  allowed.set(path, [...(allowed.get(path) ?? []), method]);
+  app.on(method, path, handler);
+};
+
+/** GET /ws: the V2 byte stream of nsqd's TCP port, carried by a WebSocket. */
+route("GET", "/ws", (c) => {
+  if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+    return new Response("expected a WebSocket upgrade", { status: 426, headers: { Upgrade: "websocket" } });
+  }
+  const pair = new WebSocketPair();
+  const [client, server] = [pair[0], pair[1]];
+  server.accept();
+  const ip = c.req.header("cf-connecting-ip") ?? "127.0.0.1";
+  new V2Session(server, c.env, config(c.env), `${ip}:0`);
+  return new Response(null, { status: 101, webSocket: client });
+});
+
+nsqdRoutes(app, route);
+lookupdRoutes(route);
+
+for (const [path, methods] of allowed) {
+  const allow = [...methods, "OPTIONS"].sort().join(", ");
+  app.all(path, (c) =>
+    c.req.method === "OPTIONS"
+      ? new Response(null, { headers: { Allow: allow } })
+      : new Response(JSON.stringify({ message: "METHOD_NOT_ALLOWED" }), {
+          status: 405,
+          headers: { Allow: allow, "Content-Type": "application/json; charset=utf-8", "X-NSQ-Content-Type": "nsq; version=1.0" },
+        }),
+  );
+}
+
+app.notFound(() => nsqError(404, "NOT_FOUND"));
+
+app.onError((err) => {
+  if (err instanceof HttpError) return nsqError(err.status, err.message);
+  console.error(err);
+  return nsqError(500, "INTERNAL_ERROR");
+});
+
+export default app;

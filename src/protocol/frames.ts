@@ -1,0 +1,100 @@
+// Server-to-client framing of the V2 protocol.
+//
+//   [ 4-byte size ][ 4-byte frame type ][ data ... ]
+//   size counts the frame type and the data; integers are big-endian.
+//
+// A message frame's data:
+//   [ 8-byte timestamp (ns) ][ 2-byte attempts ][ 16-byte hex id ][ body ... ]
+
+export const FRAME_RESPONSE = 0;
+export const FRAME_ERROR = 1;
+export const FRAME_MESSAGE = 2;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export function frame(type: number, data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(8 + data.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, data.length + 4);
+  view.setUint32(4, type);
+  out.set(data, 8);
+  return out;
+}
+
+export const responseFrame = (text: string) => frame(FRAME_RESPONSE, encoder.encode(text));
+export const errorFrame = (text: string) => frame(FRAME_ERROR, encoder.encode(text));
+
+export const MESSAGE_HEADER_SIZE = 26;
+
+/** Writes one message frame into `out` at `offset`; returns the offset after it. */
+export function writeMessageFrame(
+  out: Uint8Array,
+  offset: number,
+  timestampMs: number,
+  attempts: number,
+  id: string,
+  body: Uint8Array,
+): number {
+  const view = new DataView(out.buffer, out.byteOffset);
+  view.setUint32(offset, 4 + MESSAGE_HEADER_SIZE + body.length);
+  view.setUint32(offset + 4, FRAME_MESSAGE);
+  view.setBigUint64(offset + 8, BigInt(timestampMs) * 1_000_000n);
+  view.setUint16(offset + 16, Math.min(attempts, 0xffff));
+  for (let i = 0; i < 16; i++) out[offset + 18 + i] = id.charCodeAt(i);
+  out.set(body, offset + 34);
+  return offset + 34 + body.length;
+}
+
+export const messageFrameSize = (body: Uint8Array) => 8 + MESSAGE_HEADER_SIZE + body.length;
+
+export interface Frame {
+  type: number;
+  data: Uint8Array;
+}
+
+export interface Message {
+  timestamp: bigint; // nanoseconds
+  attempts: number;
+  id: string;
+  body: Uint8Array;
+}
+
+export function decodeMessage(data: Uint8Array): Message {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  return {
+    timestamp: view.getBigUint64(0),
+    attempts: view.getUint16(8),
+    id: decoder.decode(data.subarray(10, 26)),
+    body: data.subarray(26),
+  };
+}
+
+/** Push parser for the server-to-client byte stream: what a client reads. */
+export class FrameReader {
+  private buffer = new Uint8Array(0);
+
+  feed(chunk: Uint8Array): Frame[] {
+    let buf = this.buffer.length ? concat(this.buffer, chunk) : chunk;
+    const frames: Frame[] = [];
+    let pos = 0;
+    while (buf.length - pos >= 8) {
+      const view = new DataView(buf.buffer, buf.byteOffset + pos, 8);
+      const size = view.getUint32(0);
+      if (buf.length - pos < 4 + size) break;
+      frames.push({ type: view.getUint32(4), data: buf.subarray(pos + 8, pos + 4 + size) });
+      pos += 4 + size;
+    }
+    this.buffer = buf.slice(pos);
+    return frames;
+  }
+}
+
+export function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
+
+export const frameText = (f: Frame) => decoder.decode(f.data);
