@@ -1,0 +1,28 @@
+// Helpers for tests that run inside workerd against the Worker (SELF) and its objects.
+import { SELF } from "cloudflare:test";
+import { TestClient } from "./v2client";
+
+/** Opens a V2 connection: a WebSocket to /ws, as a client of the service would. */
+export async function connect(): Promise<TestClient> {
+  const res = await SELF.fetch("http://nsq.test/ws", { headers: { Upgrade: "websocket" } });
+  const ws = res.webSocket;
+  if (!ws) throw new Error(`no WebSocket: ${res.status}`);
+  ws.binaryType = "arraybuffer";
+  ws.accept();
+  return new TestClient(ws as never);
+}
+
+/** An HTTP request to the Worker; `path` includes the query string. */
+export function http(path: string, init?: RequestInit): Promise<Response> {
+  return SELF.fetch(`http://nsq.test${path}`, init);
+}
+
+export const post = (path: string, body?: BodyInit) => http(path, { method: "POST", body });
+
+/** A fresh topic name per test: storage is shared by the tests of one file. */
+export const unique = (prefix = "t") => `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
+
+export async function statsJson(query = ""): Promise<any> {
+  const res = await http(`/stats?format=json${query}`);
+  return res.json();
+}
