@@ -48,7 +48,8 @@ export class V2Session {
   private parser: V2Parser;
   private slots: Slot[] = [];
   private closed = false;
-  private lastRead = Date.now();
+  /** Heartbeats sent since the client last sent anything. */
+  private unanswered = 0;
   private heartbeatTimer: ReturnType<typeof setInterval> | null = null;
   private heartbeatInterval: number;
   private msgTimeout: number;
@@ -86,7 +87,7 @@ export class V2Session {
 
   private onData(data: ArrayBuffer | string) {
     if (this.closed) return;
-    this.lastRead = Date.now();
+    this.unanswered = 0;
     const bytes = typeof data === "string" ? encoder.encode(data) : new Uint8Array(data);
     let commands: Command[];
     try {
@@ -165,16 +166,14 @@ export class V2Session {
     }
   }
 
-  /** nsqd sends a heartbeat every interval and drops a client silent for two of them. */
+  /** nsqd sends a heartbeat every interval; a client that answers none of two is dropped. */
   private startHeartbeats() {
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = null;
     if (this.heartbeatInterval <= 0) return;
     this.heartbeatTimer = setInterval(() => {
-      if (Date.now() - this.lastRead > 2 * this.heartbeatInterval) {
-        this.close();
-        return;
-      }
+      if (this.unanswered >= 2) return this.close();
+      this.unanswered++;
       this.respond(HEARTBEAT);
     }, this.heartbeatInterval);
   }
