@@ -413,11 +413,12 @@ export class ChannelObject extends DurableObject<Env> {
       }
     }
     if (capacity === 0) return;
-    // Rotate the starting consumer so that small batches spread across consumers.
-    const start = this.nextConsumer++ % ready.length;
-    const order = [...ready.slice(start), ...ready.slice(0, start)];
     const msgs = this.take(capacity);
     if (msgs.length === 0) return;
+    // Rotate the starting consumer so that small batches spread across consumers. Only a pump
+    // that sends turns it: a FIN's empty pump in between would otherwise skip every other one.
+    const start = this.nextConsumer++ % ready.length;
+    const order = [...ready.slice(start), ...ready.slice(0, start)];
     const now = Date.now();
     let at = 0;
     const dropped: number[] = [];
