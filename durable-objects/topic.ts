@@ -395,9 +395,11 @@ export class TopicObject extends DurableObject<Env> {
     if (this.name === null) return null;
     const topic = this.name;
     const names = this.channelNames().filter((c) => channel === undefined || c === channel);
-    const channels = (
-      await Promise.all(names.map((ch) => channelStub(this.env, topic, ch).stats(includeClients)))
-    ).filter((s): s is ChannelStats => s !== null);
+    // (An RPC result is typed as the value & Disposable: collect the non-null ones as plain stats.)
+    const channels: ChannelStats[] = [];
+    for (const s of await Promise.all(names.map((ch) => channelStub(this.env, topic, ch).stats(includeClients)))) {
+      if (s !== null) channels.push(s);
+    }
     return {
       topic_name: topic,
       channels,

@@ -99,9 +99,12 @@ async function pub(c: C) {
   let deferMs = 0;
   const defer = q.get("defer");
   if (defer !== undefined) {
-    if (!/^[+-]?\d+$/.test(defer)) throw new HttpError(400, "INVALID_DEFER");
-    deferMs = Number(defer);
-    if (deferMs < 0 || deferMs > cfg.maxReqTimeout) throw new HttpError(400, "INVALID_DEFER");
+    deferMs = /^[+-]?\d+$/.test(defer) ? Number(defer) : NaN;
+    if (!(deferMs >= 0 && deferMs <= cfg.maxReqTimeout)) {
+      // nsqd creates the topic before it looks at defer.
+      await topicStub(c.env, topic).create(topic);
+      throw new HttpError(400, "INVALID_DEFER");
+    }
   }
   await publish(c, topic, [body], deferMs);
   return nsqText("OK");
@@ -115,18 +118,24 @@ async function mpub(c: C) {
   const topic = topicParam(q);
   // Any value but false/0 means binary, as in nsqd (which only deprecates the other spellings).
   const binary = q.has("binary") && boolParam(q.get("binary"), true);
-  const body = new Uint8Array(await c.req.arrayBuffer());
-  if (body.length > cfg.maxBodySize) throw new HttpError(413, "BODY_TOO_BIG");
   let bodies: Uint8Array[];
-  if (binary) {
-    try {
-      bodies = decodeMpubBody(body, cfg.maxMsgSize, cfg.maxBodySize);
-    } catch (e) {
-      if (e instanceof ProtocolError) throw new HttpError(413, e.code.slice(2));
-      throw e;
+  try {
+    const body = new Uint8Array(await c.req.arrayBuffer());
+    if (body.length > cfg.maxBodySize) throw new HttpError(413, "BODY_TOO_BIG");
+    if (binary) {
+      try {
+        bodies = decodeMpubBody(body, cfg.maxMsgSize, cfg.maxBodySize);
+      } catch (e) {
+        if (e instanceof ProtocolError) throw new HttpError(413, e.code.slice(2));
+        throw e;
+      }
+    } else {
+      bodies = splitLines(body, cfg.maxMsgSize);
     }
-  } else {
-    bodies = splitLines(body, cfg.maxMsgSize);
+  } catch (e) {
+    // nsqd creates the topic before it reads the body, so a bad body leaves the topic behind.
+    if (e instanceof HttpError) await topicStub(c.env, topic).create(topic);
+    throw e;
   }
   if (bodies.length === 0) {
     await topicStub(c.env, topic).create(topic);
@@ -212,11 +221,14 @@ async function stats(c: C) {
   const channelFilter = q.get("channel") || undefined;
   const includeClients = boolParam(q.get("include_clients"), true);
   const includeMem = boolParam(q.get("include_mem"), true);
-  let names = await registryStub(c.env).topics();
+  // (RPC results are typed as the value & Disposable: hold them as plain values.)
+  let names: string[] = await registryStub(c.env).topics();
   if (topicFilter !== undefined) names = names.filter((t) => t === topicFilter);
   const all = await Promise.all(names.map((t) => topicStub(c.env, t).stats(channelFilter, includeClients)));
-  let topics: TopicStats[] | null = all.filter((t): t is TopicStats => t !== null);
-  if (channelFilter !== undefined) topics = topics.filter((t) => t.channels.length > 0);
+  let found: TopicStats[] = [];
+  for (const t of all) if (t !== null) found.push(t);
+  if (channelFilter !== undefined) found = found.filter((t) => t.channels.length > 0);
+  let topics: TopicStats[] | null = found;
   // nsqd answers an unknown topic filter with empty stats.
   if (topicFilter !== undefined && topics.length === 0) topics = null;
   const doc: Record<string, unknown> = { version: VERSION, health: "OK", start_time: START_TIME, topics };
