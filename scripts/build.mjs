@@ -3,22 +3,26 @@
 import { build as esbuild } from "esbuild";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
+import { rename } from "node:fs/promises";
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const outfile = path.join(root, ".nsq-edge", "build", "worker.js");
 
 export async function build() {
+  // Build beside the bundle and rename over it: a service starting at the same moment never
+  // loads a half-written file.
+  const tmp = `${outfile}.${process.pid}.tmp.js`;
   await esbuild({
     entryPoints: [path.join(root, "src", "index.ts")],
-    outfile,
+    outfile: tmp,
     bundle: true,
     format: "esm",
     platform: "neutral",
     target: "es2022",
     external: ["cloudflare:*", "node:*"],
-    sourcemap: "linked",
     logLevel: "warning",
   });
+  await rename(tmp, outfile);
   return outfile;
 }
 
