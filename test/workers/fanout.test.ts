@@ -159,6 +159,32 @@ describe("order and ids", () => {
     await expectSilence(c, 200);
   });
 
+  it("keeps publish order past the channel's in-memory window (6000 messages read back from storage)", async () => {
+    const topic = unique("order-big");
+    const c = await consumer(topic, "ch", 0);
+    const p = await producer();
+    const sent = Array.from({ length: 6000 }, (_, i) => `m${i}`);
+    await mpubV2(p, topic, sent.slice(0, 3000));
+    await mpubV2(p, topic, sent.slice(3000));
+    await eventually(async () => expect((await channelStats(topic, "ch")).depth).toBe(6000));
+    c.send(cmd.rdy(2500));
+    const got: string[] = [];
+    while (got.length < sent.length) {
+      // RDY 2500: take a full round, then FIN it in one WebSocket message.
+      const round = await receive(c, Math.min(2500, sent.length - got.length));
+      for (const m of round) got.push(text(m));
+      c.send(...round.map((m) => cmd.fin(m.id)));
+    }
+    expect(got.length).toBe(sent.length);
+    // Compare in one go: a mismatch shows the first place it goes wrong.
+    const firstWrong = got.findIndex((b, i) => b !== sent[i]);
+    expect(firstWrong).toBe(-1);
+    await expectSilence(c, 200);
+    await eventually(async () => {
+      expect(await channelStats(topic, "ch")).toMatchObject({ depth: 0, in_flight_count: 0, message_count: 6000 });
+    });
+  });
+
   it("gives messages 16 lowercase hex char ids, unique and increasing within a topic, attempts 1", async () => {
     const topic = unique("ids");
     const other = unique("ids-other");
