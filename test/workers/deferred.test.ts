@@ -35,7 +35,7 @@ describe("deferred publish", () => {
     expect(text(first)).toBe("now");
     await eventually(async () => {
       expect(await channelStats(topic, "ch")).toMatchObject({ deferred_count: 1, depth: 0, in_flight_count: 0 });
-    }, 400);
+    }, 700);
     await expectSilence(c, Math.max(0, 500 - (Date.now() - t0)));
     const [m] = await receive(c, 1, { timeoutMs: 3000 });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
@@ -54,7 +54,7 @@ describe("deferred publish", () => {
     await pubHttp(topic, "deferred", "&defer=1000");
     await eventually(async () => {
       expect(await channelStats(topic, "ch")).toMatchObject({ deferred_count: 1, depth: 0, in_flight_count: 0 });
-    }, 400);
+    }, 700);
     await expectSilence(c, Math.max(0, 500 - (Date.now() - t0)));
     const [m] = await receive(c, 1, { timeoutMs: 3000 });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
@@ -79,7 +79,7 @@ describe("deferred publish", () => {
       expect(t.channels.map((ch: any) => [ch.channel_name, ch.deferred_count, ch.depth])).toEqual([
         ["a", 1, 0], ["b", 1, 0], ["c", 1, 0],
       ]);
-    }, 400);
+    }, 700);
     await sleep(Math.max(0, 300 - (Date.now() - t0)));
     const b = await consumer(topic, "b", 1);
     await Promise.all([expectSilence(b, 500 - (Date.now() - t0)), expectSilence(c, 500 - (Date.now() - t0))]);
