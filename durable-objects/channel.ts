@@ -430,7 +430,6 @@ export class ChannelObject extends DurableObject<Env> {
       this.send(c, mine, now, dropped);
     }
     if (dropped.length) this.deleteRows(dropped);
-    this.armInFlight();
   }
 
   private send(c: Consumer, msgs: Ready[], now: number, dropped: number[]) {
@@ -461,6 +460,7 @@ export class ChannelObject extends DurableObject<Env> {
       return;
     }
     for (const [hex, m] of entries) this.inFlight.set(hex, m);
+    this.armAt(deadline);
     c.inFlight += sampled.length;
     c.messageCount += sampled.length;
   }
@@ -545,10 +545,15 @@ export class ChannelObject extends DurableObject<Env> {
       this.timerAt = Infinity;
       return;
     }
-    if (this.timer && this.timerAt <= earliest) return;
+    this.armAt(earliest);
+  }
+
+  /** O(1) per delivery: a timer due earlier already covers `at` (it re-arms when it fires). */
+  private armAt(at: number) {
+    if (this.timer && this.timerAt <= at) return;
     if (this.timer) clearTimeout(this.timer);
-    this.timerAt = earliest;
-    this.timer = setTimeout(() => this.onTimer(), Math.max(0, earliest - Date.now()));
+    this.timerAt = at;
+    this.timer = setTimeout(() => this.onTimer(), Math.max(0, at - Date.now()));
   }
 
   private onTimer() {
