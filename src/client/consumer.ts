@@ -1,0 +1,613 @@
+// Consuming a topic's channel, as go-nsq's Consumer does: discovery through the lookup API (one
+// connection per producer listed, re-polled on an interval), RDY spread over the connections
+// by maxInFlight, exponential backoff after failures, maxAttempts, reconnection with jittered
+// backoff, and a graceful close (CLS, then wait for messages in flight).
+//
+// Messages reach the application either through a handler (the `handler` option or
+// `consumer.on("message", fn)`: resolving finishes the message, throwing requeues it with
+// backoff) or through async iteration (`for await (const msg of consumer)`: the message is
+// finished when the loop asks for the next one).
+import * as cmd from "../protocol/commands.js";
+import { BackoffController, reconnectDelay } from "./backoff.js";
+import { Connection, type IdentifyOptions, type RawMessage } from "./connection.js";
+import { ClosedError, NsqError } from "./errors.js";
+import { Emitter } from "./events.js";
+import { defaultFetch, lookup, producerSocketUrl } from "./lookup.js";
+import { Message, type MessageDelegate } from "./message.js";
+import type { TransportOptions } from "./socket.js";
+
+export type Handler = (msg: Message) => unknown;
+
+export interface ConsumerOptions extends IdentifyOptions, TransportOptions {
+  /**
+   * The service URL (or several lookup URLs): the consumer asks `/lookup?topic=` there and
+   * connects to every producer listed. Either this or `nsqdUrls`.
+   */
+  url?: string | string[];
+  /** WebSocket URLs to connect to directly (`wss://host/ws`), without the lookup API. */
+  nsqdUrls?: string[];
+  /** The message handler (the same as `consumer.on("message", handler)`). */
+  handler?: Handler;
+  /** Messages in flight at once, over all connections. Default 1. */
+  maxInFlight?: number;
+  /** Deliveries after which a message is finished and reported ("discard"); 0 = no limit. Default 5. */
+  maxAttempts?: number;
+  /** Backoff duration unit: level n waits backoffMultiplier × 2^n ms. Default 1000. */
+  backoffMultiplier?: number;
+  /** Longest backoff, in ms; 0 disables backoff. Default 120000. */
+  maxBackoffDuration?: number;
+  /** Requeue delay of a failed message: this × attempts ms, capped at maxRequeueDelay. Default 90000. */
+  defaultRequeueDelay?: number;
+  /** Default 900000. */
+  maxRequeueDelay?: number;
+  /** How often the lookup API is polled for new producers, in ms. Default 60000. */
+  lookupdPollInterval?: number;
+  /** Random extra fraction of the poll interval. Default 0.3. */
+  lookupdPollJitter?: number;
+  /** With more connections than maxInFlight: a connection idle this long loses its RDY to another. Default 10000. */
+  lowRdyIdleTimeout?: number;
+  /** How often RDY is redistributed in that case, in ms. Default 5000. */
+  rdyRedistributeInterval?: number;
+  /** First reconnect delay after a dropped connection, in ms (doubles per failure, with jitter). Default 1000. */
+  reconnectDelay?: number;
+  /** Longest reconnect delay, in ms. Default 60000. */
+  maxReconnectDelay?: number;
+  /** FIN when the handler resolves, REQ when it throws (and FIN in iteration). Default true. */
+  autoResponse?: boolean;
+  /** How long close() waits for messages in flight before closing the connections, in ms. Default 30000. */
+  closeTimeout?: number;
+}
+
+export interface ConsumerEvents {
+  /** A message (registering a listener makes the consumer use handlers rather than iteration). */
+  message: Handler;
+  /** A message past maxAttempts: it was finished without reaching the handler. */
+  discard: (msg: Message) => void;
+  /** Lookup or connection failures, server errors, handler failures: informational. */
+  error: (err: unknown) => void;
+  /** A connection is open and subscribed. */
+  connect: (url: string) => void;
+  /** A connection closed (it is reconnected unless the consumer is closing). */
+  disconnect: (url: string, err?: Error) => void;
+  /** Backoff started or continued: RDY 0 everywhere for `ms`. */
+  backoff: (ms: number, level: number) => void;
+  /** Backoff is over: full RDY again. */
+  resume: () => void;
+  /** close() finished. */
+  close: () => void;
+}
+
+export interface ConsumerStats {
+  messagesReceived: number;
+  messagesFinished: number;
+  messagesRequeued: number;
+  messagesDiscarded: number;
+  connections: number;
+  /** Messages delivered and not yet answered. */
+  inFlight: number;
+  /** The sum of the RDY counts last sent. */
+  rdy: number;
+  backoffLevel: number;
+}
+
+interface Waiter {
+  resolve(r: IteratorResult<Message>): void;
+  reject(e: unknown): void;
+}
+
+export class Consumer extends Emitter<ConsumerEvents> implements AsyncIterable<Message> {
+  private readonly opts: Required<
+    Pick<
+      ConsumerOptions,
+      | "maxInFlight"
+      | "maxAttempts"
+      | "backoffMultiplier"
+      | "maxBackoffDuration"
+      | "defaultRequeueDelay"
+      | "maxRequeueDelay"
+      | "lookupdPollInterval"
+      | "lookupdPollJitter"
+      | "lowRdyIdleTimeout"
+      | "rdyRedistributeInterval"
+      | "reconnectDelay"
+      | "maxReconnectDelay"
+      | "autoResponse"
+      | "closeTimeout"
+    >
+  >;
+  private readonly lookupUrls: string[];
+  /** The producers to be connected to: from the last lookup, or nsqdUrls. */
+  private wanted = new Set<string>();
+  private conns = new Map<string, Connection>();
+  private connecting = new Set<string>();
+  private reconnects = new Map<string, { attempt: number; timer: ReturnType<typeof setTimeout> | null }>();
+  private delegates = new WeakMap<Connection, MessageDelegate>();
+  private backoff: BackoffController;
+  private pollTimer: ReturnType<typeof setTimeout> | null = null;
+  private redistributeTimer: ReturnType<typeof setInterval> | null = null;
+  private polling: Promise<void> | null = null;
+
+  /** Iteration: messages not yet taken, and next() calls waiting for one. */
+  private buffer: Message[] = [];
+  private waiters: Waiter[] = [];
+  private current: Message | null = null;
+
+  private stopping = false;
+  private closePromise: Promise<void> | null = null;
+  private closeWaiters: (() => void)[] = [];
+  private readyWaiters: { resolve(): void; reject(e: unknown): void }[] = [];
+  private everConnected = false;
+  private counters = { received: 0, finished: 0, requeued: 0, discarded: 0 };
+
+  constructor(
+    readonly topic: string,
+    readonly channel: string,
+    private readonly options: ConsumerOptions = {},
+  ) {
+    super();
+    const o = options;
+    this.opts = {
+      maxInFlight: o.maxInFlight ?? 1,
+      maxAttempts: o.maxAttempts ?? 5,
+      backoffMultiplier: o.backoffMultiplier ?? 1000,
+      maxBackoffDuration: o.maxBackoffDuration ?? 120_000,
+      defaultRequeueDelay: o.defaultRequeueDelay ?? 90_000,
+      maxRequeueDelay: o.maxRequeueDelay ?? 900_000,
+      lookupdPollInterval: o.lookupdPollInterval ?? 60_000,
+      lookupdPollJitter: o.lookupdPollJitter ?? 0.3,
+      lowRdyIdleTimeout: o.lowRdyIdleTimeout ?? 10_000,
+      rdyRedistributeInterval: o.rdyRedistributeInterval ?? 5000,
+      reconnectDelay: o.reconnectDelay ?? 1000,
+      maxReconnectDelay: o.maxReconnectDelay ?? 60_000,
+      autoResponse: o.autoResponse ?? true,
+      closeTimeout: o.closeTimeout ?? 30_000,
+    };
+    if (!(this.opts.maxInFlight >= 0)) throw new RangeError("maxInFlight must be 0 or more");
+    for (const [what, name] of [["topic", topic], ["channel", channel]])
+      if (typeof name !== "string" || name === "" || /[\s\x00-\x1f]/.test(name))
+        throw new NsqError(`E_BAD_${what.toUpperCase()} SUB ${what} name ${JSON.stringify(name)} is not valid`);
+    this.lookupUrls = o.url === undefined ? [] : Array.isArray(o.url) ? o.url : [o.url];
+    if (this.lookupUrls.length === 0 && !o.nsqdUrls?.length) throw new TypeError("a Consumer needs `url` (lookup) or `nsqdUrls`");
+    if (o.handler) this.on("message", o.handler);
+    this.backoff = new BackoffController(this.opts.backoffMultiplier, this.opts.maxBackoffDuration, {
+      pause: (ms, level) => {
+        for (const c of this.live()) this.setRdy(c, 0);
+        this.emit("backoff", ms, level);
+      },
+      test: () => {
+        const live = this.live();
+        if (live.length === 0) return false;
+        // While in backoff, only ever one message at a time: RDY 1 on one connection.
+        this.setRdy(live[Math.floor(Math.random() * live.length)], 1);
+        return true;
+      },
+      resume: () => {
+        this.rebalance();
+        this.emit("resume");
+      },
+    });
+    for (const u of o.nsqdUrls ?? []) this.wanted.add(u);
+    // Start on the next turn, so that listeners registered right after construction see everything.
+    setTimeout(() => this.start(), 0);
+  }
+
+  // ---- public API ------------------------------------------------------------------------
+
+  /** Registers a listener; a "message" listener also takes the messages buffered so far. */
+  override on<K extends keyof ConsumerEvents>(event: K, listener: ConsumerEvents[K]): this {
+    super.on(event, listener);
+    if (event === "message") {
+      const buffered = this.buffer.splice(0);
+      for (const m of buffered) this.dispatch(m);
+    }
+    return this;
+  }
+
+  /** Resolves once a connection is subscribed (at once if one already was). */
+  ready(): Promise<void> {
+    if (this.everConnected) return Promise.resolve();
+    if (this.stopping) return Promise.reject(new ClosedError("the consumer is closed"));
+    return new Promise((resolve, reject) => this.readyWaiters.push({ resolve, reject }));
+  }
+
+  /** Changes maxInFlight and redistributes RDY. */
+  changeMaxInFlight(n: number) {
+    this.opts.maxInFlight = n;
+    this.rebalance();
+  }
+
+  get maxInFlight(): number {
+    return this.opts.maxInFlight;
+  }
+
+  /** True if any connection has (nearly) as many messages in flight as its RDY: batch now. */
+  isStarved(): boolean {
+    for (const c of this.conns.values()) if (c.inFlight > 0 && c.inFlight >= c.rdy * 0.85) return true;
+    return false;
+  }
+
+  stats(): ConsumerStats {
+    let inFlight = 0;
+    let rdy = 0;
+    for (const c of this.conns.values()) {
+      inFlight += c.inFlight;
+      rdy += c.rdy;
+    }
+    return {
+      messagesReceived: this.counters.received,
+      messagesFinished: this.counters.finished,
+      messagesRequeued: this.counters.requeued,
+      messagesDiscarded: this.counters.discarded,
+      connections: this.conns.size,
+      inFlight,
+      rdy,
+      backoffLevel: this.backoff.level,
+    };
+  }
+
+  /** The WebSocket URLs of the open connections. */
+  get connections(): string[] {
+    return [...this.conns.keys()];
+  }
+
+  /**
+   * Stops consuming: CLS on every connection (the server sends no more messages), requeues
+   * messages not yet handed out, waits up to `timeoutMs` (default: closeTimeout) for the ones in
+   * flight to be finished or requeued, then closes the connections. Idempotent.
+   */
+  close(timeoutMs = this.opts.closeTimeout): Promise<void> {
+    this.closePromise ??= this.shutdown(timeoutMs);
+    return this.closePromise;
+  }
+
+  /** Async iteration: each message is finished when the loop asks for the next one (unless answered). */
+  [Symbol.asyncIterator](): AsyncIterator<Message> {
+    return {
+      next: () => {
+        this.autoFinishCurrent();
+        const m = this.buffer.shift();
+        if (m) return Promise.resolve(this.yieldMessage(m));
+        if (this.stopping) return Promise.resolve({ done: true, value: undefined });
+        return new Promise<IteratorResult<Message>>((resolve, reject) => this.waiters.push({ resolve, reject }));
+      },
+      // Leaving the loop (break, return, throw) requeues the current message unless it was
+      // answered, and closes the consumer.
+      return: async () => {
+        const m = this.current;
+        this.current = null;
+        if (m && !m.hasResponded && !m.isAutoResponseDisabled) m.requeue(0, false);
+        await this.close();
+        return { done: true, value: undefined };
+      },
+    };
+  }
+
+  // ---- discovery and connections -----------------------------------------------------------
+
+  private start() {
+    if (this.stopping) return;
+    if (this.lookupUrls.length) {
+      void this.poll();
+    } else {
+      for (const u of this.wanted) void this.connectTo(u);
+    }
+    if (this.opts.rdyRedistributeInterval > 0)
+      this.redistributeTimer = setInterval(() => this.redistribute(), this.opts.rdyRedistributeInterval);
+  }
+
+  /** Queries the lookup API, connects to new producers, and schedules the next poll. */
+  private poll(): Promise<void> {
+    if (this.pollTimer !== null) clearTimeout(this.pollTimer);
+    this.pollTimer = null;
+    this.polling ??= this.queryLookup()
+      .then(() => {
+        for (const u of this.wanted) if (!this.conns.has(u) && !this.connecting.has(u) && !this.reconnects.get(u)?.timer) void this.connectTo(u);
+      })
+      .finally(() => {
+        this.polling = null;
+        if (this.stopping || !this.lookupUrls.length) return;
+        const o = this.opts;
+        const delay = o.lookupdPollInterval * (1 + Math.random() * o.lookupdPollJitter);
+        if (this.pollTimer !== null) clearTimeout(this.pollTimer);
+        this.pollTimer = setTimeout(() => void this.poll(), delay);
+      });
+    return this.polling;
+  }
+
+  /** Unions the producers of every lookup URL; true if at least one lookup answered. */
+  private async queryLookup(): Promise<boolean> {
+    const fetchFn = this.options.fetch ?? defaultFetch();
+    const found = new Set<string>();
+    let answered = false;
+    await Promise.all(
+      this.lookupUrls.map(async (base) => {
+        try {
+          const res = await lookup(base, this.topic, fetchFn);
+          answered = true;
+          for (const p of res?.producers ?? []) found.add(producerSocketUrl(base, p));
+        } catch (e) {
+          this.emit("error", e);
+        }
+      }),
+    );
+    if (answered) this.wanted = found;
+    return answered;
+  }
+
+  private async connectTo(url: string) {
+    if (this.stopping || this.conns.has(url) || this.connecting.has(url)) return;
+    this.connecting.add(url);
+    let conn: Connection | null = null;
+    try {
+      conn = await Connection.open(url, this.options, {
+        message: (c, raw) => this.onMessage(c, raw),
+        error: (_c, err) => this.emit("error", err),
+        close: (c, err) => this.onClose(c, err),
+      });
+      await conn.subscribe(this.topic, this.channel, this.options.dialTimeout ?? 5000);
+    } catch (e) {
+      this.connecting.delete(url);
+      conn?.destroy();
+      this.emit("error", e);
+      // A SUB refused for a bad name will be refused again: no retry.
+      if (e instanceof NsqError && (e.code === "E_BAD_TOPIC" || e.code === "E_BAD_CHANNEL")) {
+        for (const w of this.readyWaiters.splice(0)) w.reject(e);
+        return;
+      }
+      this.scheduleReconnect(url);
+      return;
+    }
+    this.connecting.delete(url);
+    if (this.stopping || conn.closed) {
+      conn.close();
+      return;
+    }
+    const reconnect = this.reconnects.get(url);
+    if (reconnect?.timer) clearTimeout(reconnect.timer);
+    this.reconnects.delete(url);
+    conn.lastMessageAt = Date.now();
+    this.conns.set(url, conn);
+    this.delegates.set(conn, this.delegateFor(conn));
+    this.everConnected = true;
+    for (const w of this.readyWaiters.splice(0)) w.resolve();
+    this.emit("connect", url);
+    this.rebalance();
+  }
+
+  private onClose(conn: Connection, err?: Error) {
+    if (this.conns.get(conn.url) !== conn) return;
+    this.conns.delete(conn.url);
+    conn.rdy = 0;
+    conn.inFlight = 0;
+    this.emit("disconnect", conn.url, err);
+    if (this.stopping) {
+      this.checkClosed();
+      return;
+    }
+    this.scheduleReconnect(conn.url);
+    this.rebalance();
+  }
+
+  /**
+   * Reconnects after a jittered, growing delay. With lookup, the producer is looked up again
+   * first and only reconnected if still listed (as NSQ asks of lookup-based clients).
+   */
+  private scheduleReconnect(url: string) {
+    if (this.stopping) return;
+    const r = this.reconnects.get(url) ?? { attempt: 0, timer: null };
+    if (r.timer) return;
+    const delay = reconnectDelay(r.attempt, this.opts.reconnectDelay, this.opts.maxReconnectDelay);
+    r.attempt++;
+    r.timer = setTimeout(async () => {
+      r.timer = null;
+      if (this.stopping) return;
+      if (this.lookupUrls.length) {
+        const answered = await this.queryLookup();
+        if (this.stopping) return;
+        if (!answered) return this.scheduleReconnect(url);
+        if (!this.wanted.has(url)) {
+          this.reconnects.delete(url);
+          return;
+        }
+      }
+      void this.connectTo(url);
+    }, delay);
+    this.reconnects.set(url, r);
+  }
+
+  /** Open connections that may get RDY. */
+  private live(): Connection[] {
+    return [...this.conns.values()].filter((c) => !c.closed && !c.closing);
+  }
+
+  // ---- RDY ---------------------------------------------------------------------------------
+
+  private setRdy(conn: Connection, n: number) {
+    const count = Math.max(0, Math.min(n, conn.settings.maxRdyCount));
+    if (conn.rdy === count || conn.closed) return;
+    conn.rdy = count;
+    conn.write(cmd.rdy(count));
+  }
+
+  /**
+   * Spreads maxInFlight over the connections (go-nsq's perConnMaxInFlight), never letting the
+   * sum exceed it: decreases are sent before increases. With more connections than
+   * maxInFlight, the connections holding RDY keep it and redistribute() rotates it.
+   */
+  private rebalance() {
+    if (this.stopping || this.backoff.active) return;
+    const live = this.live();
+    if (live.length === 0) return;
+    const max = this.opts.maxInFlight;
+    const target = new Map<Connection, number>();
+    if (max >= live.length) {
+      const share = Math.floor(max / live.length);
+      for (const c of live) target.set(c, share);
+    } else {
+      let left = max;
+      const holders = live.filter((c) => c.rdy > 0);
+      const others = shuffle(live.filter((c) => c.rdy === 0));
+      for (const c of [...holders, ...others]) {
+        target.set(c, left > 0 ? 1 : 0);
+        if (left > 0) left--;
+      }
+    }
+    for (const [c, n] of target) if (n < c.rdy) this.setRdy(c, n);
+    for (const [c, n] of target) if (n > c.rdy) this.setRdy(c, n);
+  }
+
+  /** With fewer RDY than connections: idle connections give their RDY to others. */
+  private redistribute() {
+    if (this.stopping || this.backoff.active) return;
+    const live = this.live();
+    if (this.opts.maxInFlight >= live.length) return;
+    const now = Date.now();
+    const idle = live.filter((c) => c.rdy > 0 && c.inFlight === 0 && now - c.lastMessageAt > this.opts.lowRdyIdleTimeout);
+    const candidates = shuffle(live.filter((c) => c.rdy === 0));
+    for (const c of idle) {
+      const next = candidates.pop();
+      if (!next) break;
+      this.setRdy(c, 0);
+      next.lastMessageAt = now;
+      this.setRdy(next, 1);
+    }
+  }
+
+  // ---- messages ----------------------------------------------------------------------------
+
+  private onMessage(conn: Connection, raw: RawMessage) {
+    conn.inFlight++;
+    conn.lastMessageAt = Date.now();
+    this.counters.received++;
+    const msg = new Message(raw, conn.url, this.delegates.get(conn) ?? this.delegateFor(conn));
+    if (this.stopping) {
+      // Sent before the server saw CLS: give it back at once.
+      msg.requeue(0, false);
+      return;
+    }
+    if (this.opts.maxAttempts > 0 && msg.attempts > this.opts.maxAttempts) {
+      this.counters.discarded++;
+      this.emit("discard", msg);
+      msg.finish();
+      return;
+    }
+    this.dispatch(msg);
+  }
+
+  private dispatch(msg: Message) {
+    if (this.listenerCount("message") === 0) {
+      const w = this.waiters.shift();
+      if (w) w.resolve(this.yieldMessage(msg));
+      else this.buffer.push(msg);
+      return;
+    }
+    let results: unknown[];
+    try {
+      results = this.emit("message", msg);
+    } catch (e) {
+      results = [Promise.reject(e)];
+    }
+    const auto = this.opts.autoResponse;
+    Promise.all(results).then(
+      () => {
+        if (auto && !msg.isAutoResponseDisabled) msg.finish();
+      },
+      (err) => {
+        this.emit("error", err);
+        if (auto && !msg.isAutoResponseDisabled) msg.requeue();
+      },
+    );
+  }
+
+  private yieldMessage(m: Message): IteratorResult<Message> {
+    this.current = m;
+    return { done: false, value: m };
+  }
+
+  private autoFinishCurrent() {
+    const m = this.current;
+    this.current = null;
+    if (m && this.opts.autoResponse && !m.isAutoResponseDisabled) m.finish();
+  }
+
+  private delegateFor(conn: Connection): MessageDelegate {
+    return {
+      finish: (m) => {
+        if (conn.closed) return; // the server already requeued it
+        conn.write(cmd.fin(m.id));
+        this.counters.finished++;
+        this.answered(conn, "success");
+      },
+      requeue: (m, delayMs, backoff) => {
+        if (conn.closed) return;
+        const o = this.opts;
+        const delay = delayMs ?? Math.min(o.defaultRequeueDelay * m.attempts, o.maxRequeueDelay);
+        conn.write(cmd.req(m.id, Math.max(0, Math.round(delay))));
+        this.counters.requeued++;
+        this.answered(conn, backoff ? "failure" : "continue");
+      },
+      touch: (m) => {
+        if (!conn.closed) conn.write(cmd.touch(m.id));
+      },
+    };
+  }
+
+  private answered(conn: Connection, outcome: "success" | "failure" | "continue") {
+    conn.inFlight = Math.max(0, conn.inFlight - 1);
+    if (this.stopping) {
+      this.checkClosed();
+      return;
+    }
+    this.backoff.signal(outcome);
+  }
+
+  // ---- closing -----------------------------------------------------------------------------
+
+  private async shutdown(timeoutMs: number) {
+    this.stopping = true;
+    if (this.pollTimer !== null) clearTimeout(this.pollTimer);
+    if (this.redistributeTimer !== null) clearInterval(this.redistributeTimer);
+    this.pollTimer = this.redistributeTimer = null;
+    for (const r of this.reconnects.values()) if (r.timer) clearTimeout(r.timer);
+    this.reconnects.clear();
+    this.backoff.stop();
+    for (const w of this.readyWaiters.splice(0)) w.reject(new ClosedError("the consumer is closed"));
+    for (const c of this.conns.values()) {
+      c.closing = true;
+      c.command(cmd.cls()).catch(() => {});
+    }
+    // Messages nobody took yet go back now; iterators waiting for one end.
+    for (const m of this.buffer.splice(0)) m.requeue(0, false);
+    for (const w of this.waiters.splice(0)) w.resolve({ done: true, value: undefined });
+    if (this.inFlightTotal() > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        this.closeWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    for (const c of [...this.conns.values()]) c.close();
+    this.conns.clear();
+    this.emit("close");
+  }
+
+  private inFlightTotal(): number {
+    let n = 0;
+    for (const c of this.conns.values()) n += c.inFlight;
+    return n;
+  }
+
+  private checkClosed() {
+    if (this.inFlightTotal() === 0) for (const w of this.closeWaiters.splice(0)) w();
+  }
+}
+
+function shuffle<T>(list: T[]): T[] {
+  for (let i = list.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [list[i], list[j]] = [list[j], list[i]];
+  }
+  return list;
+}
