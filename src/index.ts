@@ -21,6 +21,23 @@ const route: RouteFn = (method, path, handler) => {
   app.on(method, path, handler);
 };
 
+const methodNotAllowed = (methods: string[]) =>
+  new Response(JSON.stringify({ message: "METHOD_NOT_ALLOWED" }), {
+    status: 405,
+    headers: {
+      Allow: [...methods, "OPTIONS"].sort().join(", "),
+      "Content-Type": "application/json; charset=utf-8",
+      "X-NSQ-Content-Type": "nsq; version=1.0",
+    },
+  });
+
+// Hono routes HEAD to the GET handler; nsqd's router has no HEAD routes.
+app.use("*", (c, next) => {
+  if (c.req.method !== "HEAD") return next();
+  const methods = allowed.get(c.req.path);
+  return Promise.resolve(methods ? methodNotAllowed(methods) : nsqError(404, "NOT_FOUND"));
+});
+
 /** GET /ws: the V2 byte stream of nsqd's TCP port, carried by a WebSocket. */
 route("GET", "/ws", (c) => {
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
@@ -39,14 +56,7 @@ lookupdRoutes(route);
 
 for (const [path, methods] of allowed) {
   const allow = [...methods, "OPTIONS"].sort().join(", ");
-  app.all(path, (c) =>
-    c.req.method === "OPTIONS"
-      ? new Response(null, { headers: { Allow: allow } })
-      : new Response(JSON.stringify({ message: "METHOD_NOT_ALLOWED" }), {
-          status: 405,
-          headers: { Allow: allow, "Content-Type": "application/json; charset=utf-8", "X-NSQ-Content-Type": "nsq; version=1.0" },
-        }),
-  );
+  app.all(path, (c) => (c.req.method === "OPTIONS" ? new Response(null, { headers: { Allow: allow } }) : methodNotAllowed(methods)));
 }
 
 app.notFound(() => nsqError(404, "NOT_FOUND"));

@@ -12,7 +12,7 @@ import { fatal, ProtocolError } from "./protocol/errors";
 import { errorFrame, responseFrame } from "./protocol/frames";
 import { decodeMpubBody } from "./protocol/mpub";
 import { isValidName } from "./protocol/names";
-import { BadMagicError, type Command, V2Parser } from "./protocol/parser";
+import { BadMagicError, type Command, ParseError, V2Parser } from "./protocol/parser";
 import { concatAll } from "./protocol/commands";
 import { channelStub, topicStub } from "./stubs";
 
@@ -90,13 +90,16 @@ export class V2Session {
     this.unanswered = 0;
     const bytes = typeof data === "string" ? encoder.encode(data) : new Uint8Array(data);
     let commands: Command[];
+    let overlong = false;
     try {
       commands = this.parser.feed(bytes);
     } catch (e) {
-      // nsqd answers a bad magic with E_BAD_PROTOCOL; an overlong line just drops the connection.
-      if (e instanceof BadMagicError) this.respond(errorFrame("E_BAD_PROTOCOL"), true);
-      else this.close();
-      return;
+      // nsqd answers a bad magic with E_BAD_PROTOCOL; an overlong line just drops the connection,
+      // once the commands read before it have run and been answered.
+      if (e instanceof BadMagicError) return this.respond(errorFrame("E_BAD_PROTOCOL"), true);
+      if (!(e instanceof ParseError)) return this.close();
+      commands = e.commands;
+      overlong = true;
     }
     const groups = new Map<string, PublishGroup>();
     const linkOut: Uint8Array[] = [];
@@ -109,6 +112,7 @@ export class V2Session {
         if (e.fatal) break;
       }
     }
+    if (overlong) this.respond(null, true);
     if (linkOut.length) this.sendLink(concatAll(linkOut));
     for (const g of groups.values()) this.publish(g);
   }
@@ -223,8 +227,9 @@ export class V2Session {
     this.checkBody(cmd, "E_BAD_BODY", "body", this.cfg.maxBodySize, "body too big");
     let data: Record<string, unknown>;
     try {
-      data = JSON.parse(new TextDecoder().decode(cmd.body));
-      if (typeof data !== "object" || data === null || Array.isArray(data)) throw new Error("not an object");
+      // Go's json.Unmarshal takes a JSON null as "no fields".
+      data = JSON.parse(new TextDecoder().decode(cmd.body)) ?? {};
+      if (typeof data !== "object" || Array.isArray(data)) throw new Error("not an object");
       checkIdentifyTypes(data);
     } catch {
       throw fatal("E_BAD_BODY", "IDENTIFY failed to decode JSON body");

@@ -26,7 +26,10 @@ export const MAX_LINE = 16 * 1024;
 
 const MAGIC = "  V2";
 
-export class ParseError extends Error {}
+export class ParseError extends Error {
+  /** The commands completed before the error in the same feed(): nsqd runs them before it drops the client. */
+  commands: Command[] = [];
+}
 
 export class BadMagicError extends ParseError {}
 
@@ -76,7 +79,7 @@ export class V2Parser {
     const s = this.state;
     const total = this.pendingLength + chunk.length;
     if (s.at === "body") return total < s.size;
-    if (s.at === "line") return chunk.indexOf(10) < 0 && total <= MAX_LINE;
+    if (s.at === "line") return chunk.indexOf(10) < 0 && total < MAX_LINE;
     return false;
   }
 
@@ -84,7 +87,8 @@ export class V2Parser {
     const out: Command[] = [];
     if (this.pendingLength && this.stillWaiting(chunk)) {
       // Large bodies arrive in many chunks: gather them and join once, not once per chunk.
-      this.pending.push(chunk);
+      // Copied, as below: the caller may reuse its chunk buffer.
+      this.pending.push(chunk.slice());
       this.pendingLength += chunk.length;
       return out;
     }
@@ -110,13 +114,12 @@ export class V2Parser {
         this.state = { at: "line" };
       } else if (s.at === "line") {
         const nl = buf.indexOf(10, pos);
-        if (nl < 0) {
-          if (buf.length - pos > MAX_LINE) {
-            this.state = { at: "done" };
-            throw new ParseError("command line too long");
-          }
-          break;
+        // A line, "\n" included, must fit in MAX_LINE, wherever the chunks were cut.
+        if (nl < 0 ? buf.length - pos >= MAX_LINE : nl + 1 - pos > MAX_LINE) {
+          this.state = { at: "done" };
+          throw Object.assign(new ParseError("command line too long"), { commands: out });
         }
+        if (nl < 0) break;
         let end = nl;
         if (end > pos && buf[end - 1] === 13) end--;
         const parts = decoder.decode(buf.subarray(pos, end)).split(" ");
