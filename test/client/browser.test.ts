@@ -1,0 +1,84 @@
+// The client library in a browser: headless Chromium (Debian's, driven by playwright-core)
+// loads a static page (browser/page.html) that imports the built library as an ES module,
+// publishes 1,000 messages to the service and consumes them; the test reads the page's result.
+//
+// A tiny HTTP server here serves the page and dist/, and answers the page's /lookup by asking
+// the service: the page and the service are on different origins, and the service sends no
+// CORS headers, so the page cannot read the service's /lookup itself. The lookup answer names
+// the service as the producer, so the WebSockets go straight to it (WebSockets need no CORS).
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import http from "node:http";
+import path from "node:path";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { chromium, type Browser } from "playwright-core";
+import { serviceUrl, unique } from "./helpers";
+
+const root = path.resolve(import.meta.dirname, "..", "..");
+const CHROMIUM = "/usr/bin/chromium";
+const hasChromium = existsSync(CHROMIUM);
+
+let server: http.Server;
+let pageOrigin = "";
+let browser: Browser | undefined;
+
+beforeAll(async () => {
+  if (!hasChromium) return;
+  const service = serviceUrl();
+  server = http.createServer(async (req, res) => {
+    const url = new URL(req.url!, "http://x");
+    try {
+      if (url.pathname === "/page.html") {
+        res.setHeader("Content-Type", "text/html; charset=utf-8");
+        res.end(await readFile(path.join(import.meta.dirname, "browser", "page.html")));
+      } else if (url.pathname.startsWith("/dist/") && url.pathname.endsWith(".js") && !url.pathname.includes("..")) {
+        res.setHeader("Content-Type", "text/javascript; charset=utf-8");
+        res.end(await readFile(path.join(root, url.pathname)));
+      } else if (url.pathname === "/lookup") {
+        const answer = await fetch(`${service}/lookup${url.search}`);
+        res.statusCode = answer.status;
+        res.setHeader("Content-Type", "application/json");
+        res.end(await answer.text());
+      } else {
+        res.statusCode = 404;
+        res.end("not found");
+      }
+    } catch (e) {
+      res.statusCode = 500;
+      res.end(String(e));
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  pageOrigin = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await new Promise((r) => (server ? server.close(r) : r(undefined)));
+});
+
+// CI installs Chromium (.ci/run); elsewhere the test is skipped when there is none.
+it.skipIf(!hasChromium && !process.env.CI)("publishes and consumes 1,000 messages in headless Chromium", async () => {
+  const topic = unique("browser");
+  const page = await browser!.newPage();
+  const console: string[] = [];
+  page.on("console", (m) => void console.push(m.text()));
+  page.on("pageerror", (e) => void console.push(String(e)));
+  await page.goto(`${pageOrigin}/page.html?service=${encodeURIComponent(serviceUrl())}&topic=${topic}&n=1000`);
+  await page.waitForFunction(() => (window as any).result !== undefined, undefined, { timeout: 45_000 }).catch((e) => {
+    throw new Error(`${e}\npage console:\n${console.join("\n")}`);
+  });
+  const result = await page.evaluate(() => (window as any).result);
+  expect(result.error, console.join("\n")).toBeUndefined();
+  expect(result).toMatchObject({ received: 1000, unique: 1000, finished: 1000, globalWebSocket: true });
+  expect(result.connections).toEqual([]); // closed by leaving the loop
+  process.stdout.write(`browser: 1,000 messages published and consumed in ${result.ms} ms\n`);
+  // Everything was finished: the channel is empty.
+  const stats = (await fetch(`${serviceUrl()}/stats?format=json&topic=${topic}`).then((r) => r.json())) as any;
+  expect(stats.topics[0].channels[0]).toMatchObject({ channel_name: "browser", depth: 0, in_flight_count: 0 });
+  await page.close();
+});
