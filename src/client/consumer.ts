@@ -8,6 +8,7 @@
 // backoff) or through async iteration (`for await (const msg of consumer)`: the message is
 // finished when the loop asks for the next one).
 import * as cmd from "../protocol/commands.js";
+import { isValidName } from "../protocol/names.js";
 import { BackoffController, reconnectDelay } from "./backoff.js";
 import { Connection, type IdentifyOptions, type RawMessage } from "./connection.js";
 import { ClosedError, NsqError } from "./errors.js";
@@ -163,8 +164,9 @@ export class Consumer extends Emitter<ConsumerEvents> implements AsyncIterable<M
       closeTimeout: o.closeTimeout ?? 30_000,
     };
     if (!(this.opts.maxInFlight >= 0)) throw new RangeError("maxInFlight must be 0 or more");
+    // As go-nsq's NewConsumer, names are checked here (with nsqd's rules and error codes).
     for (const [what, name] of [["topic", topic], ["channel", channel]])
-      if (typeof name !== "string" || name === "" || /[\s\x00-\x1f]/.test(name))
+      if (typeof name !== "string" || !isValidName(name))
         throw new NsqError(`E_BAD_${what.toUpperCase()} SUB ${what} name ${JSON.stringify(name)} is not valid`);
     this.lookupUrls = o.url === undefined ? [] : Array.isArray(o.url) ? o.url : [o.url];
     if (this.lookupUrls.length === 0 && !o.nsqdUrls?.length) throw new TypeError("a Consumer needs `url` (lookup) or `nsqdUrls`");

@@ -270,13 +270,19 @@ describe("connection", () => {
     expect(ch.clients[0]).toMatchObject({ client_id: "worker-7", hostname: "worker-7", user_agent: "my-app/1.2" });
   });
 
-  it("rejects invalid names: spaces at construction, the server's E_BAD_CHANNEL on SUB", async () => {
+  it("checks names at construction, as go-nsq: E_BAD_TOPIC, E_BAD_CHANNEL", () => {
     expect(() => new Consumer("a b", "ch", { url: serviceUrl() })).toThrow(NsqError);
-    const topic = await topicWith("badch");
-    const c = consumer(topic, {}, "bad!channel");
-    const err = await c.ready().catch((e) => e);
+    const err = (() => {
+      try {
+        new Consumer("fine", "bad!channel", { url: serviceUrl() });
+      } catch (e) {
+        return e as NsqError;
+      }
+    })();
     expect(err).toBeInstanceOf(NsqError);
-    expect(err.code).toBe("E_BAD_CHANNEL");
+    expect([err!.code, err!.description]).toEqual(["E_BAD_CHANNEL", 'SUB channel name "bad!channel" is not valid']);
+    expect(() => new Consumer("x".repeat(65), "ch", { url: serviceUrl() })).toThrow(/E_BAD_TOPIC/);
+    expect(() => new Consumer("t#ephemeral", "c#ephemeral", { url: serviceUrl() }).close()).not.toThrow();
   });
 });
 
