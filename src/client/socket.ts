@@ -2,6 +2,7 @@
 //   - a `connect(url)` function given by the caller (any WebSocket-like object);
 //   - a `fetch`-style function (a Worker's service binding, or the global fetch of a Worker):
 //     `fetch(httpUrl, { headers: { Upgrade: "websocket" } })` then `res.webSocket.accept()`;
+//     in workerd the global fetch is used so by default;
 //   - globalThis.WebSocket (browsers, Workers, Deno, Bun, Node 22+);
 //   - the `ws` package (Node 20), imported only when needed so that no bundler sees it.
 import { ConnectionError } from "./errors.js";
@@ -82,6 +83,11 @@ function importWs(): Promise<WebSocketConstructor> {
   return wsModule;
 }
 
+/** Cloudflare Workers: outgoing WebSockets are opened with fetch and `Upgrade: websocket`. */
+function isWorkerd(): boolean {
+  return (globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent === "Cloudflare-Workers";
+}
+
 /** Chooses the WebSocket class: the given one, the global one, or `ws`. */
 export async function webSocketClass(opts: TransportOptions): Promise<WebSocketConstructor> {
   if (opts.WebSocket) return opts.WebSocket;
@@ -103,8 +109,9 @@ export async function openSocket(url: string, opts: TransportOptions): Promise<S
   const open = async () => {
     if (opts.connect) {
       socket = await opts.connect(url);
-    } else if (opts.fetch) {
-      const res = await opts.fetch(httpUrl(url), { headers: { Upgrade: "websocket" } });
+    } else if (opts.fetch || (isWorkerd() && !opts.WebSocket)) {
+      const fetchFn = opts.fetch ?? ((u, init) => (globalThis as unknown as { fetch: FetchLike }).fetch(u, init));
+      const res = await fetchFn(httpUrl(url), { headers: { Upgrade: "websocket" } });
       const ws = res.webSocket;
       if (!ws) throw new ConnectionError(`${url} answered ${res.status} to a WebSocket upgrade`);
       ws.accept();

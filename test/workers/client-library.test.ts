@@ -6,7 +6,7 @@ import { afterEach, expect, it } from "vitest";
 import { Consumer, Producer, type FetchLike, type Message } from "../../src/client";
 import { unique } from "../helpers/workers";
 
-const fetchFn: FetchLike = (url, init) => SELF.fetch(url, init) as ReturnType<FetchLike>;
+const fetchFn: FetchLike = (url, init) => SELF.fetch(url, init);
 const closers: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const c of closers.splice(0)) await c().catch(() => {});
