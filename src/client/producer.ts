@@ -98,6 +98,7 @@ export class Producer {
     while (this.outstanding > 0) await new Promise<void>((r) => this.idle.push(r));
     // Let the callbacks chained on the settled publishes run first.
     await new Promise((r) => setTimeout(r, 0));
+    await this.connecting?.catch(() => {}); // a connect() still opening
     const conn = this.conn;
     this.conn = null;
     conn?.close();
