@@ -79,6 +79,10 @@ interface Attachment {
 
 interface Consumer extends Attachment {
   ws: WebSocket;
+  /** The next link message to run (null after a wake: take the first as the start). */
+  nextSeq: number | null;
+  /** Link messages that arrived ahead of a gap, by sequence number. */
+  early: Map<number, Uint8Array>;
   inFlight: number;
   messageCount: number;
   finishCount: number;
@@ -106,6 +110,9 @@ const WINDOW_MAX_BYTES = 16 * 1024 * 1024;
 const READ_BATCH = 2500;
 /** Bound parameters per statement (Durable Object SQL allows 100). */
 const SQL_PARAMS = 100;
+
+/** Link messages held back waiting for a gap to fill, at most. */
+const MAX_EARLY = 1024;
 
 const STATE_SUBSCRIBED = 3;
 const STATE_CLOSING = 4;
@@ -148,7 +155,7 @@ export class ChannelObject extends DurableObject<Env> {
     // Consumers that stayed connected while this object hibernated.
     for (const ws of ctx.getWebSockets()) {
       const a = ws.deserializeAttachment() as Attachment | null;
-      if (a) this.consumers.set(ws, { ...a, ws, inFlight: 0, messageCount: 0, finishCount: 0, requeueCount: 0 });
+      if (a) this.consumers.set(ws, { ...a, ...fresh(ws), nextSeq: null });
     }
   }
 
@@ -272,18 +279,46 @@ export class ChannelObject extends DurableObject<Env> {
     this.ctx.acceptWebSocket(ws);
     const attachment: Attachment = { info, rdy: 0, closing: false };
     ws.serializeAttachment(attachment);
-    this.consumers.set(ws, { ...attachment, ws, inFlight: 0, messageCount: 0, finishCount: 0, requeueCount: 0 });
+    this.consumers.set(ws, { ...attachment, ...fresh(ws) });
     return new Response(null, { status: 101, webSocket: pair[0] });
   }
 
-  /** Channel commands from a session, already validated there: RDY, FIN, REQ, TOUCH, CLS. */
+  /**
+   * Channel commands from a session, already validated there: RDY, FIN, REQ, TOUCH, CLS.
+   *
+   *   [ 4-byte sequence number ][ command lines ]
+   *
+   * workerd can deliver a hibernatable socket's messages out of order; nsqd runs a client's
+   * commands in order, so a message that arrives ahead of a gap waits for it.
+   */
   override webSocketMessage(ws: WebSocket, data: ArrayBuffer | string) {
     const c = this.consumers.get(ws);
-    if (!c) return;
-    const bytes = typeof data === "string" ? new TextEncoder().encode(data) : new Uint8Array(data);
-    const parser = new V2Parser({ maxMsgSize: 0, maxBodySize: 0 }, { magic: false });
+    if (!c || typeof data === "string" || data.byteLength < 4) return;
+    const bytes = new Uint8Array(data);
+    const seq = new DataView(data).getUint32(0);
+    if (c.nextSeq !== null && seq > c.nextSeq && c.early.size < MAX_EARLY) {
+      c.early.set(seq, bytes.subarray(4));
+      return;
+    }
     const finished: number[] = [];
     const errors: Uint8Array[] = [];
+    this.run(c, bytes.subarray(4), finished, errors);
+    c.nextSeq = Math.max(c.nextSeq ?? 0, seq + 1);
+    // Then whatever was waiting for this one; past MAX_EARLY, stop waiting for a gap.
+    for (const next of [...c.early.keys()].sort((a, b) => a - b)) {
+      if (next !== c.nextSeq && c.early.size < MAX_EARLY) break;
+      this.run(c, c.early.get(next)!, finished, errors);
+      c.early.delete(next);
+      c.nextSeq = next + 1;
+    }
+    if (finished.length) this.deleteRows(finished);
+    for (const e of errors) ws.send(e);
+    this.pump();
+    this.armDeferred();
+  }
+
+  private run(c: Consumer, bytes: Uint8Array, finished: number[], errors: Uint8Array[]) {
+    const parser = new V2Parser({ maxMsgSize: 0, maxBodySize: 0 }, { magic: false });
     const now = Date.now();
     for (const cmd of parser.feed(bytes)) {
       const [id, arg] = cmd.params;
@@ -325,10 +360,6 @@ export class ChannelObject extends DurableObject<Env> {
           break;
       }
     }
-    if (finished.length) this.deleteRows(finished);
-    for (const e of errors) ws.send(e);
-    this.pump();
-    this.armDeferred();
   }
 
   override webSocketClose(ws: WebSocket, code: number, reason: string) {
@@ -635,6 +666,10 @@ export class ChannelObject extends DurableObject<Env> {
       e2e_processing_latency: { count: 0, percentiles: null },
     };
   }
+}
+
+function fresh(ws: WebSocket) {
+  return { ws, nextSeq: 0 as number | null, early: new Map<number, Uint8Array>(), inFlight: 0, messageCount: 0, finishCount: 0, requeueCount: 0 };
 }
 
 function clientStats(c: Consumer): ClientStats {

@@ -60,6 +60,8 @@ export class V2Session {
   private hostname: string;
   private userAgent = "";
   private link: WebSocket | null = null;
+  /** Numbers each link message: workerd may hand a hibernatable socket's messages over out of order. */
+  private linkSeq = 0;
   /** Channel commands issued before the link is open. */
   private linkBacklog: Uint8Array[] | null = null;
 
@@ -386,8 +388,12 @@ export class V2Session {
       this.linkBacklog.push(data);
       return;
     }
+    // [ 4-byte sequence number ][ channel commands ]
+    const framed = new Uint8Array(4 + data.length);
+    new DataView(framed.buffer).setUint32(0, this.linkSeq++);
+    framed.set(data, 4);
     try {
-      this.link?.send(data);
+      this.link?.send(framed);
     } catch {
       this.close();
     }

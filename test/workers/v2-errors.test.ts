@@ -542,15 +542,9 @@ describe("ordering and durability around errors", () => {
     await finErrorOrder(false);
   });
 
-  // KNOWN BUG (not fixed here): the session forwards channel commands (RDY, FIN, REQ, TOUCH, CLS)
-  // to the ChannelObject over a hibernatable WebSocket, and the bundled workerd delivers
-  // webSocketMessage() events out of order (adjacent messages swap, a few percent of them; a
-  // bare Durable Object that accepts with ctx.acceptWebSocket() shows it too, one that uses
-  // ws.accept() does not). So commands a client sends in separate WebSocket messages can take
-  // effect, and be answered, out of order: RDY changes, FIN then REQ, CLS. nsqd handles a
-  // connection's commands strictly in order. A fix needs ordering on the link (a sequence number
-  // per link message and a reorder buffer in the channel) or a non-hibernatable link.
-  it.fails("answers channel commands sent in separate WebSocket messages in order", async () => {
+  // workerd can hand a hibernatable socket's messages to the object out of order; the session
+  // numbers its link messages and the channel runs them in sequence.
+  it("answers channel commands sent in separate WebSocket messages in order", async () => {
     await finErrorOrder(true);
   });
 
