@@ -1,6 +1,7 @@
 // The Worker: routes nsqd's HTTP API, nsqlookupd's read API and the V2 protocol over
 // WebSocket (/ws) to the topic, channel and registry Durable Objects.
 import { Hono } from "hono";
+import { cors } from "hono/cors";
 import { config, type Env } from "./config";
 import { HttpError, nsqError } from "./http/respond";
 import { nsqdRoutes, type RouteFn } from "./http/nsqd";
@@ -12,6 +13,11 @@ export { ChannelObject } from "../durable-objects/channel";
 export { RegistryObject } from "../durable-objects/registry";
 
 const app = new Hono<{ Bindings: Env }>();
+
+// Pages on other origins may read the API (a WebSocket needs no CORS). Only requests that carry
+// an Origin take part, so a plain OPTIONS still gets nsqd's answer (200 with Allow).
+const corsAll = cors({ origin: "*", allowMethods: ["GET", "POST"], maxAge: 600 });
+app.use("*", (c, next) => (c.req.header("origin") ? corsAll(c, next) : next()));
 
 /** Methods registered per path: a known path with another method is 405, as in nsqd. */
 const allowed = new Map<string, string[]>();

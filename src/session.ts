@@ -48,6 +48,8 @@ export class V2Session {
   private parser: V2Parser;
   private slots: Slot[] = [];
   private closed = false;
+  /** A fatal error is on its way out: like nsqd, read nothing more from this client. */
+  private stopped = false;
   /** Heartbeats sent since the client last sent anything. */
   private unanswered = 0;
   private heartbeatTimer: ReturnType<typeof setInterval> | null = null;
@@ -88,7 +90,7 @@ export class V2Session {
   // ---- I/O -------------------------------------------------------------------------------
 
   private onData(data: ArrayBuffer | string) {
-    if (this.closed) return;
+    if (this.closed || this.stopped) return;
     this.unanswered = 0;
     const bytes = typeof data === "string" ? encoder.encode(data) : new Uint8Array(data);
     let commands: Command[];
@@ -120,6 +122,7 @@ export class V2Session {
   }
 
   private respond(data: Uint8Array | null, close = false) {
+    if (close) this.stopped = true;
     this.slots.push({ data, done: true, close });
     this.flush();
   }
@@ -332,6 +335,7 @@ export class V2Session {
         slot.data = errorFrame(`E_SUB_FAILED SUB failed ${errorText(e)}`);
         slot.done = true;
         slot.close = true;
+        this.stopped = true;
         this.flush();
       },
     );
@@ -490,6 +494,7 @@ export class V2Session {
             slot.data = errorFrame(`E_${verb}_FAILED ${verb} failed ${errorText(e)}`);
             slot.done = true;
             slot.close = true;
+            this.stopped = true;
           }
         },
       )

@@ -669,3 +669,20 @@ describe("routing", () => {
     expect(p.headers.get("allow")).toBe("OPTIONS, POST");
   });
 });
+
+describe("CORS", () => {
+  it("lets a page on another origin read the API and preflight a POST", async () => {
+    const origin = { Origin: "https://app.example" };
+    const lookup = await http("/lookup?topic=nope", { headers: origin });
+    expect(lookup.status).toBe(404);
+    expect(lookup.headers.get("access-control-allow-origin")).toBe("*");
+    const pre = await http("/pub?topic=x", {
+      method: "OPTIONS",
+      headers: { ...origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type" },
+    });
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get("access-control-allow-methods")).toContain("POST");
+    const plain = await http("/stats");
+    expect(plain.headers.get("access-control-allow-origin")).toBeNull();
+  });
+});

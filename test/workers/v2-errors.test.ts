@@ -629,3 +629,18 @@ describe("ordering and durability around errors", () => {
     });
   });
 });
+
+describe("after a fatal error", () => {
+  it("reads nothing more from the client, even while an earlier answer is pending", async () => {
+    const topic = unique("stop");
+    const c = await connect();
+    c.send(cmd.MAGIC_V2, cmd.pub(topic, "first"), cmd.pub("bad!", "x"));
+    // A later WebSocket message, sent before the fatal answer arrives: nsqd never reads it.
+    c.send(cmd.pub(topic, "sneaky"));
+    expect(await c.response()).toBe("OK");
+    expect(await c.error()).toBe('E_BAD_TOPIC PUB topic name "bad!" is not valid');
+    await c.closedByServer();
+    const depth = (await statsJson(`&topic=${topic}`)).topics[0].depth;
+    expect(depth).toBe(1);
+  });
+});
