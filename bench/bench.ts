@@ -1,0 +1,433 @@
+// `npm run bench`: starts the service as `npm start` does (a fresh state directory) and measures
+// publish, consume, HTTP, latency, fan-out and memory. Prints a table and writes
+// bench/results/<date>.json. Not part of `npm test`.
+//
+//   npm run bench -- --duration 10 --publishers 2 --consumers 2 --backlog 1000000
+import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import http from "node:http";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import WebSocket from "ws";
+import * as cmd from "../src/protocol/commands";
+import { FrameReader, FRAME_ERROR, FRAME_MESSAGE, FRAME_RESPONSE, frameText } from "../src/protocol/frames";
+
+const { values: opt } = parseArgs({
+  options: {
+    duration: { type: "string", default: "10" },
+    publishers: { type: "string", default: "2" },
+    consumers: { type: "string", default: "2" },
+    "batch-size": { type: "string", default: "200" },
+    "msg-size": { type: "string", default: "200" },
+    backlog: { type: "string", default: "1000000" },
+    rdy: { type: "string", default: "2500" },
+    "http-connections": { type: "string", default: "32" },
+    "latency-rate": { type: "string", default: "5000" },
+    channels: { type: "string", default: "10" },
+    only: { type: "string", default: "" },
+    port: { type: "string", default: "4171" },
+  },
+});
+const DURATION = Number(opt.duration);
+const W = Number(opt.publishers);
+const R = Number(opt.consumers);
+const BATCH = Number(opt["batch-size"]);
+const SIZE = Number(opt["msg-size"]);
+const BACKLOG = Number(opt.backlog);
+const RDY = Number(opt.rdy);
+const only = new Set(opt.only ? opt.only.split(",") : []);
+const wanted = (name: string) => only.size === 0 || only.has(name);
+// scripts/run-ts.mjs runs a bundled copy; argv[1] is still this file.
+const root = path.resolve(path.dirname(process.argv[1]), "..");
+
+// ---- the service --------------------------------------------------------------------------
+
+class Service {
+  proc!: ChildProcess;
+  readonly url: string;
+  readonly ws: string;
+  readonly dir = mkdtempSync(path.join(os.tmpdir(), "nsq-edge-bench-"));
+  constructor(readonly port: number) {
+    this.url = `http://127.0.0.1:${port}`;
+    this.ws = `ws://127.0.0.1:${port}/ws`;
+  }
+  async start() {
+    this.proc = spawn(process.execPath, ["scripts/start.mjs", "--port", String(this.port), "--data", this.dir], {
+      cwd: root,
+      stdio: ["ignore", "pipe", "inherit"],
+      detached: true,
+    });
+    await new Promise<void>((resolve, reject) => {
+      let out = "";
+      this.proc.stdout!.on("data", (d) => {
+        out += d;
+        if (out.includes("listening on")) resolve();
+      });
+      this.proc.on("exit", (code) => reject(new Error(`service exited ${code}`)));
+    });
+  }
+  /** Resident memory of the runtime (workerd and its parent), now and at its peak, in MB. */
+  memory(): { rss: number; peak: number } {
+    let rss = 0;
+    let peak = 0;
+    for (const pid of [this.proc.pid!, ...descendants(this.proc.pid!)]) {
+      try {
+        const status = readFileSync(`/proc/${pid}/status`, "utf8");
+        rss += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+        peak += Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+      } catch {
+        // exited
+      }
+    }
+    return { rss: Math.round(rss), peak: Math.round(peak) };
+  }
+  stop() {
+    try {
+      process.kill(-this.proc.pid!, "SIGKILL");
+    } catch {
+      // gone
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+function descendants(pid: number): number[] {
+  try {
+    const kids = execFileSync("pgrep", ["-P", String(pid)], { encoding: "utf8" }).trim().split("\n").filter(Boolean).map(Number);
+    return kids.flatMap((k) => [k, ...descendants(k)]);
+  } catch {
+    return [];
+  }
+}
+
+// ---- a lean V2 connection ----------------------------------------------------------------
+
+interface Handlers {
+  response?: (text: string) => void;
+  message?: (data: Uint8Array) => void;
+}
+
+class Conn {
+  private reader = new FrameReader();
+  constructor(
+    readonly ws: WebSocket,
+    handlers: Handlers,
+  ) {
+    ws.on("message", (d: Buffer) => {
+      for (const f of this.reader.feed(new Uint8Array(d.buffer, d.byteOffset, d.byteLength))) {
+        if (f.type === FRAME_MESSAGE) handlers.message?.(f.data);
+        else if (f.type === FRAME_ERROR) throw new Error(`server error: ${frameText(f)}`);
+        else if (f.type === FRAME_RESPONSE) {
+          const text = frameText(f);
+          if (text === "_heartbeat_") ws.send(cmd.nop());
+          else handlers.response?.(text);
+        }
+      }
+    });
+  }
+  static async open(url: string, handlers: Handlers): Promise<Conn> {
+    const ws = new WebSocket(url, { perMessageDeflate: false });
+    await new Promise((resolve, reject) => {
+      ws.once("open", resolve);
+      ws.once("error", reject);
+    });
+    ws.send(cmd.MAGIC_V2);
+    return new Conn(ws, handlers);
+  }
+  send(data: Uint8Array) {
+    this.ws.send(data);
+  }
+  close() {
+    this.ws.close();
+  }
+}
+
+const body = (n: number) => new Uint8Array(n).fill(120);
+
+// ---- workloads ---------------------------------------------------------------------------
+
+/** W publishers, each keeping 4 WebSocket messages in flight, for `secs` or `limit` messages. */
+async function publish(svc: Service, topic: string, opts: { secs: number; mode: "mpub" | "pub"; limit?: number }) {
+  const msg = body(SIZE);
+  // One WebSocket message: an MPUB of BATCH messages, or BATCH pipelined PUBs.
+  const unit =
+    opts.mode === "mpub"
+      ? cmd.mpub(topic, Array.from({ length: BATCH }, () => msg))
+      : cmd.concatAll(Array.from({ length: BATCH }, () => cmd.pub(topic, msg)));
+  const oksPerUnit = opts.mode === "mpub" ? 1 : BATCH;
+  const msgsPerOk = opts.mode === "mpub" ? BATCH : 1;
+  const WINDOW = 4;
+  let acked = 0;
+  let sent = 0;
+  const limit = opts.limit ?? Infinity;
+  const t0 = performance.now();
+  const end = t0 + opts.secs * 1000;
+  const more = () => performance.now() < end && sent < limit;
+  await Promise.all(
+    Array.from({ length: W }, async () => {
+      let outstanding = 0; // OKs still owed
+      let done!: () => void;
+      const finished = new Promise<void>((r) => (done = r));
+      const conn = await Conn.open(svc.ws, {
+        response: () => {
+          acked += msgsPerOk;
+          outstanding--;
+          if (outstanding <= (WINDOW - 1) * oksPerUnit && more()) push();
+          if (outstanding === 0 && !more()) done();
+        },
+      });
+      const push = () => {
+        conn.send(unit);
+        sent += BATCH;
+        outstanding += oksPerUnit;
+      };
+      while (outstanding < WINDOW * oksPerUnit && more()) push();
+      if (outstanding === 0) done();
+      await finished;
+      conn.close();
+    }),
+  );
+  const secs = (performance.now() - t0) / 1000;
+  return { msgs: acked, secs: round(secs), rate: acked / secs, mbps: (acked * SIZE) / secs / 1e6 };
+}
+
+/** R consumers with RDY `rdy`, FIN every message (FINs of one event coalesced), until `target`. */
+async function consume(svc: Service, topic: string, channel: string, target: number, rdy = RDY, sample?: () => void) {
+  let got = 0;
+  let done!: () => void;
+  const finished = new Promise<void>((r) => (done = r));
+  const t0 = performance.now();
+  const timer = sample ? setInterval(sample, 250) : undefined;
+  const conns = await Promise.all(
+    Array.from({ length: R }, async () => {
+      let fins: Uint8Array[] = [];
+      const conn: Conn = await Conn.open(svc.ws, {
+        message: (data) => {
+          got++;
+          fins.push(cmd.fin(new TextDecoder().decode(data.subarray(10, 26))));
+          if (fins.length === 1) queueMicrotask(flush);
+        },
+      });
+      const flush = () => {
+        conn.send(cmd.concatAll(fins));
+        fins = [];
+        if (got >= target) done();
+      };
+      conn.send(cmd.sub(topic, channel));
+      conn.send(cmd.rdy(rdy));
+      return conn;
+    }),
+  );
+  await finished;
+  const secs = (performance.now() - t0) / 1000;
+  if (timer) clearInterval(timer);
+  for (const c of conns) c.close();
+  return { msgs: got, secs: round(secs), rate: got / secs, mbps: (got * SIZE) / secs / 1e6 };
+}
+
+async function post(svc: Service, pathAndQuery: string, data: string | Uint8Array) {
+  const res = await fetch(svc.url + pathAndQuery, { method: "POST", body: data });
+  if (!res.ok) throw new Error(`${pathAndQuery}: ${res.status} ${await res.text()}`);
+}
+
+/** `conns` keep-alive connections issuing requests back to back for `secs`. */
+async function httpLoad(svc: Service, pathAndQuery: string, payload: Uint8Array, conns: number, secs: number) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: conns });
+  let ok = 0;
+  const lat: number[] = [];
+  const end = performance.now() + secs * 1000;
+  const one = () =>
+    new Promise<void>((resolve, reject) => {
+      const t = performance.now();
+      const req = http.request(svc.url + pathAndQuery, { method: "POST", agent, headers: { "content-length": payload.length } }, (res) => {
+        res.resume();
+        res.on("end", () => {
+          if (res.statusCode === 200) ok++;
+          lat.push(performance.now() - t);
+          resolve();
+        });
+      });
+      req.on("error", reject);
+      req.end(payload);
+    });
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: conns }, async () => {
+      while (performance.now() < end) await one();
+    }),
+  );
+  agent.destroy();
+  const s = (performance.now() - t0) / 1000;
+  return { requests: ok, rate: ok / s, ...percentiles(lat) };
+}
+
+function percentiles(values: number[]) {
+  const v = [...values].sort((a, b) => a - b);
+  const at = (q: number) => (v.length ? v[Math.min(v.length - 1, Math.floor(q * v.length))] : NaN);
+  return { p50: round(at(0.5)), p99: round(at(0.99)), p999: round(at(0.999)) };
+}
+const round = (n: number) => Math.round(n * 100) / 100;
+
+/** Publish at a steady rate with send times in the bodies; measure publish-to-delivery. */
+async function latency(svc: Service, rate: number, secs: number) {
+  const topic = "bench-latency";
+  await post(svc, `/topic/create?topic=${topic}`, "");
+  await post(svc, `/channel/create?topic=${topic}&channel=c`, "");
+  const lat: number[] = [];
+  const consumer = await Conn.open(svc.ws, {
+    message: (data) => {
+      const sentAt = Number(new TextDecoder().decode(data.subarray(26, 26 + 20)).trim());
+      lat.push(performance.now() + performance.timeOrigin - sentAt);
+      consumer.send(cmd.fin(new TextDecoder().decode(data.subarray(10, 26))));
+    },
+  });
+  consumer.send(cmd.sub(topic, "c"));
+  consumer.send(cmd.rdy(RDY));
+  const producer = await Conn.open(svc.ws, {});
+  // Every millisecond tick publishes what the rate owes by then, one PUB per message.
+  const t0 = performance.now();
+  let sent = 0;
+  await new Promise<void>((resolve) => {
+    const tick = setInterval(() => {
+      const elapsed = performance.now() - t0;
+      const due = Math.floor((elapsed / 1000) * rate);
+      const parts: Uint8Array[] = [];
+      while (sent < due) {
+        const stamp = String(performance.now() + performance.timeOrigin).padEnd(20, " ");
+        const b = new Uint8Array(SIZE).fill(120);
+        b.set(new TextEncoder().encode(stamp), 0);
+        parts.push(cmd.pub(topic, b));
+        sent++;
+      }
+      // A client writes each PUB as it comes; the tick coalesces those of one millisecond.
+      if (parts.length) producer.send(cmd.concatAll(parts));
+      if (elapsed >= secs * 1000) {
+        clearInterval(tick);
+        resolve();
+      }
+    }, 1);
+  });
+  const deadline = performance.now() + 10_000;
+  while (lat.length < sent && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  producer.close();
+  consumer.close();
+  const warm = lat.slice(Math.floor(lat.length * 0.1));
+  return { sent, delivered: lat.length, rate: round(sent / secs), ...percentiles(warm) };
+}
+
+/** One topic, N channels with a consumer each: total deliveries per second. */
+async function fanout(svc: Service, channels: number, secs: number) {
+  const topic = "bench-fanout";
+  await post(svc, `/topic/create?topic=${topic}`, "");
+  for (let i = 0; i < channels; i++) await post(svc, `/channel/create?topic=${topic}&channel=c${i}`, "");
+  let delivered = 0;
+  const conns: Conn[] = [];
+  for (let i = 0; i < channels; i++) {
+    const conn: Conn = await Conn.open(svc.ws, {
+      message: (data) => {
+        delivered++;
+        fins.push(cmd.fin(new TextDecoder().decode(data.subarray(10, 26))));
+        if (fins.length === 1) queueMicrotask(() => {
+          conn.send(cmd.concatAll(fins));
+          fins = [];
+        });
+      },
+    });
+    let fins: Uint8Array[] = [];
+    conn.send(cmd.sub(topic, `c${i}`));
+    conn.send(cmd.rdy(RDY));
+    conns.push(conn);
+  }
+  const t0 = performance.now();
+  const pub = await publish(svc, topic, { secs, mode: "mpub" });
+  const expected = pub.msgs * channels;
+  const deadline = performance.now() + 60_000;
+  while (delivered < expected && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  const s = (performance.now() - t0) / 1000;
+  for (const c of conns) c.close();
+  return { published: pub.msgs, delivered, secs: round(s), rate: delivered / s };
+}
+
+// ---- main --------------------------------------------------------------------------------
+
+const results: Record<string, unknown> = {
+  date: new Date().toISOString(),
+  cores: os.cpus().length,
+  cpu: os.cpus()[0]?.model,
+  node: process.version,
+  options: opt,
+};
+const rows: [string, string][] = [];
+const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+
+const svc = new Service(Number(opt.port));
+await svc.start();
+try {
+  if (wanted("publish")) {
+    await post(svc, "/channel/create?topic=bench-pub&channel=c", "").catch(async () => {
+      await post(svc, "/topic/create?topic=bench-pub", "");
+      await post(svc, "/channel/create?topic=bench-pub&channel=c", "");
+    });
+    const m = await publish(svc, "bench-pub", { secs: DURATION, mode: "mpub" });
+    results.publish_mpub = m;
+    rows.push([`1. publish MPUB ${BATCH}×${SIZE}B, ${W} WS publishers`, `${fmt(m.rate)} msgs/s, ${m.mbps.toFixed(1)} MB/s`]);
+    await post(svc, "/channel/empty?topic=bench-pub&channel=c", "");
+    const p = await publish(svc, "bench-pub", { secs: DURATION, mode: "pub" });
+    results.publish_pub = p;
+    rows.push([`1. publish PUB pipelined, ${W} WS publishers`, `${fmt(p.rate)} msgs/s, ${p.mbps.toFixed(1)} MB/s`]);
+    await post(svc, "/topic/delete?topic=bench-pub", "");
+  }
+  if (wanted("consume")) {
+    await post(svc, "/topic/create?topic=bench-sub", "");
+    await post(svc, "/channel/create?topic=bench-sub&channel=c", "");
+    const fill100k = await publish(svc, "bench-sub", { secs: 3600, mode: "mpub", limit: Math.min(100_000, BACKLOG) });
+    const memAt100k = svc.memory();
+    const fill = await publish(svc, "bench-sub", { secs: 3600, mode: "mpub", limit: BACKLOG - fill100k.msgs });
+    const memAtFull = svc.memory();
+    let peakDuring = 0;
+    const c = await consume(svc, "bench-sub", "c", fill100k.msgs + fill.msgs, RDY, () => {
+      peakDuring = Math.max(peakDuring, svc.memory().rss);
+    });
+    results.consume = { ...c, backlog: fill100k.msgs + fill.msgs, fill_rate: fill.rate };
+    results.memory = { rss_at_100k_mb: memAt100k.rss, rss_at_full_mb: memAtFull.rss, rss_peak_during_consume_mb: peakDuring };
+    rows.push([`2. consume ${fmt(c.msgs)} backlog, ${R} consumers, RDY ${RDY}, FIN each`, `${fmt(c.rate)} msgs/s, ${c.mbps.toFixed(1)} MB/s`]);
+    rows.push([`7. runtime RSS: backlog 100k / ${fmt(fill100k.msgs + fill.msgs)} / peak while consuming`, `${memAt100k.rss} / ${memAtFull.rss} / ${peakDuring} MB`]);
+    await post(svc, "/topic/delete?topic=bench-sub", "");
+  }
+  if (wanted("http")) {
+    await post(svc, "/topic/create?topic=bench-http", "");
+    await post(svc, "/channel/create?topic=bench-http&channel=c", "");
+    const conns = Number(opt["http-connections"]);
+    const h = await httpLoad(svc, "/pub?topic=bench-http", body(SIZE), conns, DURATION);
+    results.http_pub = h;
+    rows.push([`3. HTTP /pub ${SIZE}B, ${conns} connections`, `${fmt(h.rate)} req/s (p50 ${h.p50} ms, p99 ${h.p99} ms)`]);
+    const lines = new TextEncoder().encode(Array.from({ length: BATCH }, () => "x".repeat(SIZE - 1)).join("\n"));
+    const hm = await httpLoad(svc, "/mpub?topic=bench-http", lines, conns, DURATION);
+    results.http_mpub = { ...hm, msgs_per_s: hm.rate * BATCH };
+    rows.push([`3. HTTP /mpub ${BATCH} msgs, ${conns} connections`, `${fmt(hm.rate)} req/s = ${fmt(hm.rate * BATCH)} msgs/s`]);
+    await post(svc, "/topic/delete?topic=bench-http", "");
+  }
+  if (wanted("latency")) {
+    const l = await latency(svc, Number(opt["latency-rate"]), DURATION);
+    results.latency = l;
+    rows.push([`4. e2e latency at ${fmt(l.rate)} msgs/s (PUB → delivery)`, `p50 ${l.p50} ms, p99 ${l.p99} ms, p99.9 ${l.p999} ms`]);
+  }
+  if (wanted("fanout")) {
+    const f = await fanout(svc, Number(opt.channels), DURATION);
+    results.fanout = f;
+    rows.push([`5. fan-out to ${opt.channels} channels, 1 consumer each`, `${fmt(f.rate)} deliveries/s`]);
+  }
+  rows.push(["6. through the bridge", "n/a: the bridge does not exist yet (issue 4)"]);
+} finally {
+  svc.stop();
+}
+
+const width = Math.max(...rows.map(([k]) => k.length));
+console.log(`\nnsq-edge benchmark — ${results.cores} cores (${results.cpu}), ${results.node}\n`);
+for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
+mkdirSync(path.join(root, "bench", "results"), { recursive: true });
+const file = path.join(root, "bench", "results", `${new Date().toISOString().slice(0, 10)}.json`);
+writeFileSync(file, JSON.stringify(results, null, 2) + "\n");
+console.log(`\n${path.relative(process.cwd(), file)}`);
+process.exit(0);
