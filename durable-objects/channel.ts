@@ -12,7 +12,7 @@ import { DurableObject } from "cloudflare:workers";
 import { config, type Config, type Env } from "../src/config";
 import { hexId, type MessageBatch } from "../src/message";
 import { errorFrame, messageFrameSize, writeMessageFrame } from "../src/protocol/frames";
-import { V2Parser } from "../src/protocol/parser";
+import { decodeLink, idText, idValue, linkSeq } from "../src/protocol/link";
 import { isEphemeral } from "../src/protocol/names";
 import { topicStub } from "../src/stubs";
 
@@ -91,6 +91,8 @@ interface Consumer extends Attachment {
 
 interface Ready {
   id: number;
+  /** The id as it goes on the wire, computed once. */
+  hex: string;
   ts: number;
   attempts: number;
   body: Uint8Array;
@@ -127,7 +129,7 @@ export class ChannelObject extends DurableObject<Env> {
 
   private consumers = new Map<WebSocket, Consumer>();
   private nextConsumer = 0;
-  private inFlight = new Map<string, InFlight>();
+  private inFlight = new Map<number, InFlight>();
   private window: Ready[] = [];
   private windowHead = 0;
   private windowBytes = 0;
@@ -253,7 +255,7 @@ export class ChannelObject extends DurableObject<Env> {
           if (this.window.length - this.windowHead >= WINDOW_MAX_MESSAGES || this.windowBytes >= WINDOW_MAX_BYTES) {
             this.caughtUp = false;
           } else {
-            this.window.push({ id, ts: batch.ts[i], attempts: 0, body: batch.bodies[i] });
+            this.window.push({ id, hex: hexId(id), ts: batch.ts[i], attempts: 0, body: batch.bodies[i] });
             this.windowBytes += batch.bodies[i].length;
             this.cursor = id;
           }
@@ -284,9 +286,8 @@ export class ChannelObject extends DurableObject<Env> {
   }
 
   /**
-   * Channel commands from a session, already validated there: RDY, FIN, REQ, TOUCH, CLS.
-   *
-   *   [ 4-byte sequence number ][ command lines ]
+   * Channel commands from a session, already validated there: RDY, FIN, REQ, TOUCH, CLS, as
+   * the binary records of src/protocol/link.ts after a 4-byte sequence number.
    *
    * workerd can deliver a hibernatable socket's messages out of order; nsqd runs a client's
    * commands in order, so a message that arrives ahead of a gap waits for it.
@@ -295,7 +296,7 @@ export class ChannelObject extends DurableObject<Env> {
     const c = this.consumers.get(ws);
     if (!c || typeof data === "string" || data.byteLength < 4) return;
     const bytes = new Uint8Array(data);
-    const seq = new DataView(data).getUint32(0);
+    const seq = linkSeq(bytes);
     if (c.nextSeq !== null && seq > c.nextSeq && c.early.size < MAX_EARLY) {
       c.early.set(seq, bytes.subarray(4));
       return;
@@ -318,48 +319,42 @@ export class ChannelObject extends DurableObject<Env> {
   }
 
   private run(c: Consumer, bytes: Uint8Array, finished: number[], errors: Uint8Array[]) {
-    const parser = new V2Parser({ maxMsgSize: 0, maxBodySize: 0 }, { magic: false });
     const now = Date.now();
-    for (const cmd of parser.feed(bytes)) {
-      const [id, arg] = cmd.params;
-      switch (cmd.name) {
-        case "RDY":
-          c.rdy = Number(id);
-          this.saveAttachment(c);
-          break;
-        case "FIN": {
-          const m = this.takeInFlight(c, id, "FIN", "E_FIN_FAILED", errors);
-          if (m) {
-            finished.push(m.id);
-            c.finishCount++;
-          }
-          break;
+    decodeLink(bytes, {
+      rdy: (count) => {
+        c.rdy = count;
+        this.saveAttachment(c);
+      },
+      fin: (b, at) => {
+        const m = this.takeInFlight(c, b, at, "FIN", "E_FIN_FAILED", errors);
+        if (m) {
+          finished.push(m.id);
+          c.finishCount++;
         }
-        case "REQ": {
-          const m = this.takeInFlight(c, id, "REQ", "E_REQ_FAILED", errors);
-          if (m) {
-            this.requeue(m, now + Number(arg));
-            c.requeueCount++;
-            this.requeueCount++;
-          }
-          break;
+      },
+      req: (b, at, delayMs) => {
+        const m = this.takeInFlight(c, b, at, "REQ", "E_REQ_FAILED", errors);
+        if (m) {
+          this.requeue(m, now + delayMs);
+          c.requeueCount++;
+          this.requeueCount++;
         }
-        case "TOUCH": {
-          const m = this.inFlight.get(id);
-          if (!m || m.consumer !== c) {
-            errors.push(errorFrame(`E_TOUCH_FAILED TOUCH ${id} failed ${m ? "client does not own message" : "ID not in flight"}`));
-          } else {
-            m.deadline = Math.min(now + c.info.msg_timeout, m.deliveredAt + this.cfg.maxMsgTimeout);
-          }
-          break;
+      },
+      touch: (b, at) => {
+        const m = this.inFlight.get(idValue(b, at));
+        if (!m || m.consumer !== c) {
+          const why = m ? "client does not own message" : "ID not in flight";
+          errors.push(errorFrame(`E_TOUCH_FAILED TOUCH ${idText(b, at)} failed ${why}`));
+        } else {
+          m.deadline = Math.min(now + c.info.msg_timeout, m.deliveredAt + this.cfg.maxMsgTimeout);
         }
-        case "CLS":
-          c.closing = true;
-          c.rdy = 0;
-          this.saveAttachment(c);
-          break;
-      }
-    }
+      },
+      cls: () => {
+        c.closing = true;
+        c.rdy = 0;
+        this.saveAttachment(c);
+      },
+    });
   }
 
   override webSocketClose(ws: WebSocket, code: number, reason: string) {
@@ -381,9 +376,9 @@ export class ChannelObject extends DurableObject<Env> {
     if (!c) return;
     this.consumers.delete(ws);
     const now = Date.now();
-    for (const [hex, m] of this.inFlight) {
+    for (const [id, m] of this.inFlight) {
       if (m.consumer === c) {
-        this.inFlight.delete(hex);
+        this.inFlight.delete(id);
         this.requeue(m, now);
       }
     }
@@ -398,10 +393,12 @@ export class ChannelObject extends DurableObject<Env> {
     c.ws.serializeAttachment({ info: c.info, rdy: c.rdy, closing: c.closing } satisfies Attachment);
   }
 
-  private takeInFlight(c: Consumer, id: string, verb: string, code: string, errors: Uint8Array[]): InFlight | null {
+  private takeInFlight(c: Consumer, b: Uint8Array, at: number, verb: string, code: string, errors: Uint8Array[]): InFlight | null {
+    const id = idValue(b, at);
     const m = this.inFlight.get(id);
     if (!m || m.consumer !== c) {
-      errors.push(errorFrame(`${code} ${verb} ${id} failed ${m ? "client does not own message" : "ID not in flight"}`));
+      const why = m ? "client does not own message" : "ID not in flight";
+      errors.push(errorFrame(`${code} ${verb} ${idText(b, at)} failed ${why}`));
       return null;
     }
     this.inFlight.delete(id);
@@ -476,21 +473,20 @@ export class ChannelObject extends DurableObject<Env> {
     const out = new Uint8Array(size);
     let offset = 0;
     const deadline = now + c.info.msg_timeout;
-    const entries: [string, InFlight][] = [];
+    const entries: InFlight[] = [];
     for (const m of sampled) {
       const attempts = m.attempts + 1;
-      const hex = hexId(m.id);
-      offset = writeMessageFrame(out, offset, m.ts, attempts, hex, m.body);
-      entries.push([hex, { id: m.id, consumer: c, attempts, deliveredAt: now, deadline }]);
+      offset = writeMessageFrame(out, offset, m.ts, attempts, m.hex, m.body);
+      entries.push({ id: m.id, consumer: c, attempts, deliveredAt: now, deadline });
     }
     try {
       c.ws.send(out);
     } catch {
       // The session is gone; its close event follows. The messages are ready again, unattempted.
-      for (const [, m] of entries) this.requeue({ ...m, attempts: m.attempts - 1 }, now);
+      for (const m of entries) this.requeue({ ...m, attempts: m.attempts - 1 }, now);
       return;
     }
-    for (const [hex, m] of entries) this.inFlight.set(hex, m);
+    for (const m of entries) this.inFlight.set(m.id, m);
     this.armAt(deadline);
     c.inFlight += sampled.length;
     c.messageCount += sampled.length;
@@ -501,16 +497,11 @@ export class ChannelObject extends DurableObject<Env> {
     const out: Ready[] = [];
     const now = Date.now();
     if (this.nextDue <= now) {
-      const rows = this.sql
-        .exec<{ id: number; ts: number; attempts: number; body: ArrayBuffer }>(
-          `SELECT id, ts, attempts, body FROM messages WHERE due > 0 AND due <= ? ORDER BY due LIMIT ?`,
-          now, n,
-        )
-        .toArray();
+      const rows = this.read(`SELECT id, ts, attempts, body FROM messages WHERE due > 0 AND due <= ? ORDER BY due LIMIT ?`, now, n);
       const ids: number[] = [];
       for (const r of rows) {
         ids.push(r.id);
-        out.push({ id: r.id, ts: r.ts, attempts: r.attempts, body: new Uint8Array(r.body) });
+        out.push(r);
       }
       for (let i = 0; i < ids.length; i += SQL_PARAMS) {
         const chunk = ids.slice(i, i + SQL_PARAMS);
@@ -523,7 +514,7 @@ export class ChannelObject extends DurableObject<Env> {
       const m = this.window[this.windowHead++];
       this.windowBytes -= m.body.length;
       // Delivered already through the due path (a DPUB that came due above the cursor).
-      if (this.inFlight.has(hexId(m.id))) continue;
+      if (this.inFlight.has(m.id)) continue;
       out.push(m);
     }
     if (this.windowHead >= this.window.length) {
@@ -537,23 +528,23 @@ export class ChannelObject extends DurableObject<Env> {
   private refill(want: number): boolean {
     if (this.caughtUp) return false;
     const limit = Math.min(Math.max(want, 256), READ_BATCH);
-    const rows = this.sql
-      .exec<{ id: number; ts: number; attempts: number; body: ArrayBuffer }>(
-        `SELECT id, ts, attempts, body FROM messages WHERE id > ? AND due = 0 ORDER BY id LIMIT ?`,
-        this.cursor, limit,
-      )
-      .toArray();
-    this.window = [];
+    const rows = this.read(`SELECT id, ts, attempts, body FROM messages WHERE id > ? AND due = 0 ORDER BY id LIMIT ?`, this.cursor, limit);
+    this.window = rows;
     this.windowHead = 0;
     this.windowBytes = 0;
-    for (const r of rows) {
-      const body = new Uint8Array(r.body);
-      this.window.push({ id: r.id, ts: r.ts, attempts: r.attempts, body });
-      this.windowBytes += body.length;
-    }
+    for (const r of rows) this.windowBytes += r.body.length;
     if (rows.length) this.cursor = rows[rows.length - 1].id;
     if (rows.length < limit) this.caughtUp = true;
     return rows.length > 0;
+  }
+
+  /** Rows as Ready messages (raw rows: no object per row from SQLite). */
+  private read(query: string, ...bindings: SqlStorageValue[]): Ready[] {
+    const out: Ready[] = [];
+    for (const [id, ts, attempts, body] of this.sql.exec(query, ...bindings).raw<[number, number, number, ArrayBuffer]>()) {
+      out.push({ id, hex: hexId(id), ts, attempts, body: new Uint8Array(body) });
+    }
+    return out;
   }
 
   private refreshNextDue() {
@@ -591,9 +582,9 @@ export class ChannelObject extends DurableObject<Env> {
     this.timer = null;
     this.timerAt = Infinity;
     const now = Date.now();
-    for (const [hex, m] of this.inFlight) {
+    for (const [id, m] of this.inFlight) {
       if (m.deadline <= now) {
-        this.inFlight.delete(hex);
+        this.inFlight.delete(id);
         m.consumer.inFlight--;
         this.timeoutCount++;
         this.requeue(m, now);

@@ -8,14 +8,52 @@
 import { parseArgs } from "node:util";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { Miniflare, Log, LogLevel } from "miniflare";
+import { Miniflare, Log, LogLevel, PLUGINS } from "miniflare";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { build, root } from "./build.mjs";
 
-export async function start({ port, host, data, vars = {} }) {
+/** Miniflare's options shared by all workers (host, port, persistence, ...), from its plugins' schemas. */
+const SHARED_OPTIONS = new Set(
+  Object.values(PLUGINS).flatMap((plugin) => {
+    let schema = plugin.sharedOptions;
+    while (schema && !schema.shape && typeof schema.innerType === "function") schema = schema.innerType();
+    return schema?.shape ? Object.keys(schema.shape) : [];
+  }),
+);
+const ASSETS_WORKER = "nsq-edge-assets";
+
+/**
+ * Serves wrangler.toml's [assets] (the admin UI) from a worker of its own, which the Worker
+ * reaches through its ASSETS binding, as it does on Cloudflare. Given `assets` directly,
+ * Miniflare would put its assets router worker in front of every request (run_worker_first),
+ * which cost the HTTP API about half its throughput here. The Worker stays unnamed, so Durable
+ * Object state on disk keeps its place.
+ */
+function assetsApart({ assets, ...options }) {
+  if (!assets) return options;
+  if (!SHARED_OPTIONS.has("port")) throw new Error("cannot tell Miniflare's shared options from its plugins");
+  const shared = {};
+  const worker = {};
+  for (const [key, value] of Object.entries(options)) (SHARED_OPTIONS.has(key) ? shared : worker)[key] = value;
+  return {
+    ...shared,
+    workers: [
+      { ...worker, serviceBindings: { ...worker.serviceBindings, [assets.binding]: ASSETS_WORKER } },
+      {
+        name: ASSETS_WORKER,
+        compatibilityDate: worker.compatibilityDate,
+        modules: true,
+        script: "export default { fetch: () => new Response(null, { status: 404 }) };",
+        assets: { ...assets, routerConfig: { has_user_worker: false } },
+      },
+    ],
+  };
+}
+
+export async function start({ port, host, data, vars = {}, inspectorPort }) {
   const scriptPath = await build();
   const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(root, "wrangler.toml"));
-  const mf = new Miniflare({
+  const mf = new Miniflare(assetsApart({
     ...workerOptions,
     bindings: { ...workerOptions.bindings, ...vars },
     modules: true,
@@ -25,8 +63,10 @@ export async function start({ port, host, data, vars = {} }) {
     host,
     port: Number(port),
     cf: false,
+    // For profiling: `--inspect PORT` exposes workerd's V8 inspector.
+    ...(inspectorPort ? { inspectorPort: Number(inspectorPort) } : {}),
     log: new Log(LogLevel.WARN),
-  });
+  }));
   const url = await mf.ready;
   return { mf, url };
 }
@@ -38,6 +78,7 @@ async function main() {
       host: { type: "string", default: process.env.NSQ_EDGE_HOST ?? "127.0.0.1" },
       data: { type: "string", default: process.env.NSQ_EDGE_DATA ?? path.join(root, ".nsq-edge", "data") },
       var: { type: "string", multiple: true, default: [] },
+      inspect: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -56,7 +97,7 @@ Serves nsq-edge on workerd. --var overrides a [vars] limit of wrangler.toml, e.g
       return [kv.slice(0, at), kv.slice(at + 1)];
     }),
   );
-  const { mf, url } = await start({ ...args, vars });
+  const { mf, url } = await start({ ...args, vars, inspectorPort: args.inspect });
   console.log(`nsq-edge listening on ${url.href.replace(/\/$/, "")} (HTTP API; V2 protocol over WebSocket at /ws)`);
   console.log(`state in ${path.relative(process.cwd(), path.resolve(args.data)) || "."}`);
 

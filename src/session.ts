@@ -14,6 +14,7 @@ import { decodeMpubBody } from "./protocol/mpub";
 import { isValidName } from "./protocol/names";
 import { BadMagicError, type Command, ParseError, V2Parser } from "./protocol/parser";
 import { concatAll } from "./protocol/commands";
+import { encodeLink, type LinkCommand } from "./protocol/link";
 import { channelStub, topicStub } from "./stubs";
 
 type State = "init" | "subscribed" | "closing";
@@ -65,7 +66,7 @@ export class V2Session {
   /** Numbers each link message: workerd may hand a hibernatable socket's messages over out of order. */
   private linkSeq = 0;
   /** Channel commands issued before the link is open. */
-  private linkBacklog: Uint8Array[] | null = null;
+  private linkBacklog: LinkCommand[] | null = null;
 
   constructor(
     private readonly ws: WebSocket,
@@ -106,7 +107,7 @@ export class V2Session {
       overlong = true;
     }
     const groups = new Map<string, PublishGroup>();
-    const linkOut: Uint8Array[] = [];
+    const linkOut: LinkCommand[] = [];
     for (const cmd of commands) {
       try {
         this.exec(cmd, groups, linkOut);
@@ -117,7 +118,7 @@ export class V2Session {
       }
     }
     if (overlong) this.respond(null, true);
-    if (linkOut.length) this.sendLink(concatAll(linkOut));
+    if (linkOut.length) this.sendLink(linkOut);
     for (const g of groups.values()) this.publish(g);
   }
 
@@ -189,7 +190,7 @@ export class V2Session {
 
   // ---- commands --------------------------------------------------------------------------
 
-  private exec(cmd: Command, groups: Map<string, PublishGroup>, linkOut: Uint8Array[]) {
+  private exec(cmd: Command, groups: Map<string, PublishGroup>, linkOut: LinkCommand[]) {
     switch (cmd.name) {
       case "IDENTIFY":
         return this.respond(this.identify(cmd));
@@ -208,7 +209,7 @@ export class V2Session {
       case "CLS":
         if (this.state !== "subscribed") throw fatal("E_INVALID", "cannot CLS in current state");
         this.state = "closing";
-        linkOut.push(encoder.encode("CLS\n"));
+        linkOut.push({ op: "CLS" });
         return this.respond(responseFrame("CLOSE_WAIT"));
       case "NOP":
         return;
@@ -384,26 +385,22 @@ export class V2Session {
     link.addEventListener("error", () => this.close());
     const backlog = this.linkBacklog ?? [];
     this.linkBacklog = null;
-    if (backlog.length) this.sendLink(concatAll(backlog));
+    if (backlog.length) this.sendLink(backlog);
   }
 
-  private sendLink(data: Uint8Array) {
+  private sendLink(cmds: LinkCommand[]) {
     if (this.linkBacklog) {
-      this.linkBacklog.push(data);
+      for (const c of cmds) this.linkBacklog.push(c);
       return;
     }
-    // [ 4-byte sequence number ][ channel commands ]
-    const framed = new Uint8Array(4 + data.length);
-    new DataView(framed.buffer).setUint32(0, this.linkSeq++);
-    framed.set(data, 4);
     try {
-      this.link?.send(framed);
+      this.link?.send(encodeLink(this.linkSeq++, cmds));
     } catch {
       this.close();
     }
   }
 
-  private rdy(cmd: Command, linkOut: Uint8Array[]) {
+  private rdy(cmd: Command, linkOut: LinkCommand[]) {
     if (this.state === "closing") return; // nsqd ignores RDY after CLS
     if (this.state !== "subscribed") throw fatal("E_INVALID", "cannot RDY in current state");
     let count = 1;
@@ -414,7 +411,7 @@ export class V2Session {
     }
     if (count < 0 || count > this.cfg.maxRdyCount)
       throw fatal("E_INVALID", `RDY count ${count} out of range 0-${this.cfg.maxRdyCount}`);
-    linkOut.push(encoder.encode(`RDY ${count}\n`));
+    linkOut.push({ op: "RDY", count });
   }
 
   private messageId(cmd: Command, verb: string, params: number): string {
@@ -422,25 +419,27 @@ export class V2Session {
       throw fatal("E_INVALID", `cannot ${verb} in current state`);
     if (cmd.params.length < params - 1) throw fatal("E_INVALID", `${verb} insufficient number of params`);
     const id = cmd.params[0];
-    if (encoder.encode(id).length !== 16) throw fatal("E_INVALID", "invalid message ID");
+    // nsqd checks the id's length in bytes.
+    if (!(id.length === 16 && /^[\x00-\x7f]*$/.test(id)) && encoder.encode(id).length !== 16)
+      throw fatal("E_INVALID", "invalid message ID");
     return id;
   }
 
-  private fin(cmd: Command, linkOut: Uint8Array[]) {
+  private fin(cmd: Command, linkOut: LinkCommand[]) {
     const id = this.messageId(cmd, "FIN", 2);
-    linkOut.push(encoder.encode(`FIN ${id}\n`));
+    linkOut.push({ op: "FIN", id });
   }
 
-  private touch(cmd: Command, linkOut: Uint8Array[]) {
+  private touch(cmd: Command, linkOut: LinkCommand[]) {
     const id = this.messageId(cmd, "TOUCH", 2);
-    linkOut.push(encoder.encode(`TOUCH ${id}\n`));
+    linkOut.push({ op: "TOUCH", id });
   }
 
-  private req(cmd: Command, linkOut: Uint8Array[]) {
+  private req(cmd: Command, linkOut: LinkCommand[]) {
     const id = this.messageId(cmd, "REQ", 3);
     const ms = base10(cmd.params[1]);
     if (ms === null) throw fatal("E_INVALID", `REQ could not parse timeout ${cmd.params[1]}`);
-    linkOut.push(encoder.encode(`REQ ${id} ${Math.min(ms, this.cfg.maxReqTimeout)}\n`));
+    linkOut.push({ op: "REQ", id, delayMs: Math.min(ms, this.cfg.maxReqTimeout) });
   }
 
   /** Checks a PUB, MPUB or DPUB and adds it to this chunk's group for its topic. */

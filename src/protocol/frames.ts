@@ -28,6 +28,12 @@ export const errorFrame = (text: string) => frame(FRAME_ERROR, encoder.encode(te
 export const MESSAGE_HEADER_SIZE = 26;
 
 /** Writes one message frame into `out` at `offset`; returns the offset after it. */
+// A batch of frames goes into one buffer, mostly with one timestamp: reuse the view and the ns value.
+let lastOut: Uint8Array | null = null;
+let lastView: DataView | null = null;
+let lastMs = -1;
+let lastNs = 0n;
+
 export function writeMessageFrame(
   out: Uint8Array,
   offset: number,
@@ -36,10 +42,18 @@ export function writeMessageFrame(
   id: string,
   body: Uint8Array,
 ): number {
-  const view = new DataView(out.buffer, out.byteOffset);
+  if (out !== lastOut) {
+    lastOut = out;
+    lastView = new DataView(out.buffer, out.byteOffset);
+  }
+  const view = lastView!;
+  if (timestampMs !== lastMs) {
+    lastMs = timestampMs;
+    lastNs = BigInt(timestampMs) * 1_000_000n;
+  }
   view.setUint32(offset, 4 + MESSAGE_HEADER_SIZE + body.length);
   view.setUint32(offset + 4, FRAME_MESSAGE);
-  view.setBigUint64(offset + 8, BigInt(timestampMs) * 1_000_000n);
+  view.setBigUint64(offset + 8, lastNs);
   view.setUint16(offset + 16, Math.min(attempts, 0xffff));
   for (let i = 0; i < 16; i++) out[offset + 18 + i] = id.charCodeAt(i);
   out.set(body, offset + 34);

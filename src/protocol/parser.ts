@@ -122,7 +122,7 @@ export class V2Parser {
         if (nl < 0) break;
         let end = nl;
         if (end > pos && buf[end - 1] === 13) end--;
-        const parts = decoder.decode(buf.subarray(pos, end)).split(" ");
+        const parts = lineText(buf, pos, end).split(" ");
         pos = nl + 1;
         const name = parts[0];
         const params = parts.slice(1);
@@ -155,6 +155,16 @@ export class V2Parser {
     }
     return out;
   }
+}
+
+/** A command line as text: short ASCII lines (FIN, RDY, PUB ...) skip the TextDecoder call. */
+function lineText(buf: Uint8Array, start: number, end: number): string {
+  if (end - start <= 64) {
+    let ascii = true;
+    for (let i = start; i < end; i++) if (buf[i] > 0x7f) ascii = false;
+    if (ascii) return String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]);
+  }
+  return decoder.decode(buf.subarray(start, end));
 }
 
 function join(parts: Uint8Array[]): Uint8Array {
