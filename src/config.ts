@@ -4,6 +4,8 @@ export interface Env {
   TOPIC: DurableObjectNamespace<import("../durable-objects/topic").TopicObject>;
   CHANNEL: DurableObjectNamespace<import("../durable-objects/channel").ChannelObject>;
   REGISTRY: DurableObjectNamespace<import("../durable-objects/registry").RegistryObject>;
+  /** The admin UI's files (wrangler.toml [assets]), served under /admin. */
+  ASSETS: Fetcher;
   MAX_MSG_SIZE?: string;
   MAX_BODY_SIZE?: string;
   MAX_RDY_COUNT?: string;

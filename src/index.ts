@@ -6,6 +6,7 @@ import { config, type Env } from "./config";
 import { HttpError, nsqError } from "./http/respond";
 import { nsqdRoutes, type RouteFn } from "./http/nsqd";
 import { lookupdRoutes } from "./http/lookupd";
+import { adminRoutes } from "./http/admin";
 import { V2Session } from "./session";
 
 export { TopicObject } from "../durable-objects/topic";
@@ -59,6 +60,8 @@ route("GET", "/ws", (c) => {
 
 nsqdRoutes(app, route);
 lookupdRoutes(route);
+// The admin UI (/admin): behind the same middleware as the API (see src/http/admin.ts).
+adminRoutes(app);
 
 for (const [path, methods] of allowed) {
   const allow = [...methods, "OPTIONS"].sort().join(", ");

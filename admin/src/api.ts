@@ -1,0 +1,129 @@
+// The service's own HTTP API, same origin: nsqd's /stats and admin endpoints, nsqlookupd's
+// /nodes and /lookup. Every call the UI makes goes through these few functions.
+
+export interface Percentile {
+  quantile: number;
+  value: number;
+}
+
+export interface Latency {
+  count: number;
+  percentiles: Percentile[] | null;
+}
+
+export interface ClientStats {
+  client_id: string;
+  hostname: string;
+  remote_address: string;
+  user_agent: string;
+  ready_count: number;
+  in_flight_count: number;
+  message_count: number;
+  finish_count: number;
+  requeue_count: number;
+  connect_ts: number;
+  sample_rate: number;
+}
+
+export interface ChannelStats {
+  channel_name: string;
+  depth: number;
+  in_flight_count: number;
+  deferred_count: number;
+  message_count: number;
+  requeue_count: number;
+  timeout_count: number;
+  client_count: number;
+  clients: ClientStats[] | null;
+  paused: boolean;
+  e2e_processing_latency: Latency;
+}
+
+export interface TopicStats {
+  topic_name: string;
+  channels: ChannelStats[];
+  depth: number;
+  message_count: number;
+  message_bytes: number;
+  paused: boolean;
+  e2e_processing_latency: Latency;
+}
+
+export interface Stats {
+  version: string;
+  health: string;
+  start_time: number;
+  topics: TopicStats[] | null;
+}
+
+export interface Producer {
+  remote_address: string;
+  hostname: string;
+  broadcast_address: string;
+  tcp_port: number;
+  http_port: number;
+  version: string;
+  topics?: string[];
+  tombstones?: boolean[];
+}
+
+export interface Nodes {
+  producers: Producer[];
+}
+
+export interface Lookup {
+  channels: string[];
+  producers: Producer[];
+}
+
+/** An answer other than 2xx: nsqd's {"message": "..."} when there is one. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function call(method: "GET" | "POST", path: string, params: Record<string, string> = {}): Promise<Response> {
+  const qs = new URLSearchParams(params).toString();
+  const res = await fetch(qs ? `${path}?${qs}` : path, { method, headers: { Accept: "application/json" } });
+  if (!res.ok) {
+    let message = `${res.status} ${res.statusText}`;
+    try {
+      const body = (await res.json()) as { message?: string };
+      if (body.message) message = body.message;
+    } catch {
+      // not JSON: keep the status line
+    }
+    throw new ApiError(res.status, message);
+  }
+  return res;
+}
+
+const getJson = async <T>(path: string, params?: Record<string, string>): Promise<T> =>
+  (await call("GET", path, params)).json() as Promise<T>;
+
+/** /stats?format=json, narrowed to a topic (and channel) when the page needs no more. */
+export function stats(filter: { topic?: string; channel?: string; clients?: boolean } = {}): Promise<Stats> {
+  const params: Record<string, string> = { format: "json", include_clients: String(!!filter.clients), include_mem: "false" };
+  if (filter.topic) params.topic = filter.topic;
+  if (filter.channel) params.channel = filter.channel;
+  return getJson<Stats>("/stats", params);
+}
+
+export const nodes = () => getJson<Nodes>("/nodes");
+export const topics = () => getJson<{ topics: string[] }>("/topics");
+export const lookup = (topic: string) => getJson<Lookup>("/lookup", { topic });
+
+export type TopicAction = "create" | "delete" | "empty" | "pause" | "unpause";
+export type ChannelAction = "create" | "delete" | "empty" | "pause" | "unpause";
+
+export async function topicAction(action: TopicAction, topic: string): Promise<void> {
+  await call("POST", `/topic/${action}`, { topic });
+}
+
+export async function channelAction(action: ChannelAction, topic: string, channel: string): Promise<void> {
+  await call("POST", `/channel/${action}`, { topic, channel });
+}

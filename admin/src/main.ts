@@ -1,0 +1,132 @@
+// nsq-edge admin: a single page under /admin that polls the service's own HTTP API (same origin)
+// and redraws its live regions; the router maps /admin/... paths to views.
+import { BASE, type Ctx, type View } from "./app";
+import { notify } from "./dialog";
+import { h } from "./dom";
+import { channelView } from "./views/channel";
+import { lookupView } from "./views/lookup";
+import { nodesView } from "./views/nodes";
+import { topicView } from "./views/topic";
+import { topicsView } from "./views/topics";
+
+const INTERVALS = [1000, 2000, 5000, 10000, 0];
+const STORED_INTERVAL = "nsq-edge-admin.interval";
+
+const main = document.getElementById("main")!;
+const status = document.getElementById("status")!;
+const intervalSelect = document.getElementById("interval") as HTMLSelectElement;
+
+let view: View | null = null;
+let timer: ReturnType<typeof setTimeout> | undefined;
+let running = false;
+let again = false;
+let failing = false;
+let interval = Number(localStorage.getItem(STORED_INTERVAL) ?? 2000);
+if (!INTERVALS.includes(interval)) interval = 2000;
+
+const ctx: Ctx = {
+  navigate(path) {
+    history.pushState(null, "", path);
+    route();
+  },
+  refreshNow: () => void refresh(),
+  chartWidth: () => (main.querySelector(".charts") ?? main).clientWidth,
+};
+
+function viewFor(pathname: string, search: URLSearchParams): View {
+  const parts = pathname.slice(BASE.length).split("/").filter(Boolean).map(decodeURIComponent);
+  if (parts[0] === "topics" && parts.length === 2) return topicView(ctx, parts[1]);
+  if (parts[0] === "topics" && parts.length === 3) return channelView(ctx, parts[1], parts[2]);
+  if (parts[0] === "nodes") return nodesView();
+  if (parts[0] === "lookup") return lookupView(ctx, search.get("topic"));
+  return topicsView(ctx);
+}
+
+function route() {
+  view = viewFor(location.pathname, new URLSearchParams(location.search));
+  document.title = `${view.title} · nsq-edge admin`;
+  for (const a of document.querySelectorAll<HTMLAnchorElement>("header nav a")) {
+    const section = a.dataset.section!;
+    const here = section === "topics" ? !/^\/admin\/(nodes|lookup)/.test(location.pathname) : location.pathname.startsWith(`${BASE}/${section}`);
+    a.classList.toggle("active", here);
+    if (here) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+  }
+  main.replaceChildren(view.el);
+  void refresh();
+}
+
+/** Refreshes the current view now, then every `interval` (unless the tab is hidden). */
+async function refresh() {
+  clearTimeout(timer);
+  if (running) {
+    again = true;
+    return;
+  }
+  running = true;
+  const current = view;
+  try {
+    await current?.refresh();
+    if (failing) notify("Connected again");
+    failing = false;
+    status.textContent = `updated ${new Date().toLocaleTimeString("en-GB")}`;
+    status.className = "status ok";
+  } catch (e) {
+    if (!failing) notify(`Refresh failed: ${e instanceof Error ? e.message : e}`, "error");
+    failing = true;
+    status.textContent = "refresh failed, retrying";
+    status.className = "status error";
+  } finally {
+    running = false;
+  }
+  if (again || current !== view) {
+    again = false;
+    return refresh();
+  }
+  schedule();
+}
+
+function schedule() {
+  clearTimeout(timer);
+  if (interval > 0 && document.visibilityState !== "hidden") timer = setTimeout(refresh, interval);
+}
+
+for (const ms of INTERVALS) {
+  intervalSelect.append(h("option", { value: ms, selected: ms === interval }, ms ? `every ${ms / 1000}s` : "paused"));
+}
+intervalSelect.addEventListener("change", () => {
+  interval = Number(intervalSelect.value);
+  localStorage.setItem(STORED_INTERVAL, String(interval));
+  void refresh();
+});
+
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible") void refresh();
+  else clearTimeout(timer);
+});
+
+// In-app links: same-origin /admin paths, plain left clicks.
+document.addEventListener("click", (e) => {
+  const a = (e.target as Element).closest?.("a");
+  if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey || a.target) return;
+  const url = new URL(a.href, location.href);
+  if (url.origin !== location.origin || !url.pathname.startsWith(`${BASE}/`)) return;
+  e.preventDefault();
+  if (url.pathname + url.search !== location.pathname + location.search) ctx.navigate(url.pathname + url.search);
+});
+addEventListener("popstate", route);
+
+// Charts are drawn at the column's width: redraw after a resize settles.
+let resizeTimer: ReturnType<typeof setTimeout> | undefined;
+let lastWidth = main.clientWidth;
+addEventListener("resize", () => {
+  clearTimeout(resizeTimer);
+  resizeTimer = setTimeout(() => {
+    if (main.clientWidth !== lastWidth) {
+      lastWidth = main.clientWidth;
+      void refresh();
+    }
+  }, 150);
+});
+
+route();

@@ -1,0 +1,74 @@
+// Pieces shared by the topic and channel pages.
+import type { Latency } from "../api";
+import { runAction, type Counts, type Ctx } from "../app";
+import { h, nanos, quantileLabel } from "../dom";
+
+/**
+ * Pause/unpause, empty and delete for a topic (no `channel`) or a channel. `counts` is read when
+ * pressed, for the confirmation. After a delete from its own page, `onDeleted` leaves the page.
+ */
+export function actionButtons(
+  ctx: Ctx,
+  paused: boolean,
+  counts: (action: "empty" | "delete") => Counts,
+  topic: string,
+  channel?: string,
+  compact = false,
+  onDeleted?: () => void,
+) {
+  const what = channel === undefined ? "topic" : "channel";
+  // In a table row, "Pause"; in a page's head, "Pause channel" ("Pause" on a phone).
+  const button = (action: "pause" | "unpause" | "empty" | "delete", label: string, cls: string) => {
+    const b = h(
+      "button",
+      { type: "button", class: `btn ${cls}${compact ? " btn-small" : ""}`, "data-action": action, title: `${label} ${what}` },
+      label,
+      compact ? null : h("span", { class: "what" }, ` ${what}`),
+    );
+    b.addEventListener("click", async () => {
+      b.disabled = true;
+      try {
+        const done = await runAction(ctx, action, topic, channel, action === "empty" || action === "delete" ? counts(action) : undefined);
+        if (done && action === "delete") onDeleted?.();
+      } finally {
+        b.disabled = false;
+      }
+    });
+    return b;
+  };
+  return h(
+    "div",
+    { class: "btn-group" },
+    paused ? button("unpause", "Unpause", "btn-primary") : button("pause", "Pause", ""),
+    button("empty", "Empty", "btn-warn"),
+    button("delete", "Delete", "btn-danger"),
+  );
+}
+
+/** The big numbers at the top of a page: [label, value, tooltip, data-field]. */
+export function statCards(items: [string, string, string | null, string][]) {
+  return h(
+    "dl",
+    { class: "stat-cards" },
+    items.map(([label, value, title, field]) => h("div", { class: "stat", title }, h("dt", null, label), h("dd", { "data-field": field }, value))),
+  );
+}
+
+/** E2E processing latency percentiles, when the service records them. */
+export function latencyTable(latency: Latency | undefined) {
+  const pcts = latency?.percentiles;
+  if (!latency || !pcts || pcts.length === 0) {
+    return h("p", { class: "muted", "data-field": "e2e" }, "E2E processing latency: not recorded.");
+  }
+  return h(
+    "div",
+    { class: "latency", "data-field": "e2e" },
+    h("h2", null, "E2E processing latency ", h("small", null, `(${latency.count.toLocaleString("en-US")} samples)`)),
+    h(
+      "table",
+      { class: "grid" },
+      h("thead", null, h("tr", null, pcts.map((p) => h("th", { class: "num" }, quantileLabel(p.quantile))))),
+      h("tbody", null, h("tr", null, pcts.map((p) => h("td", { class: "num" }, nanos(p.value))))),
+    ),
+  );
+}

@@ -1,0 +1,151 @@
+// A topic: its counters, rate and depth charts, its channels (with their actions) and the topic's
+// own actions; a form creates a channel.
+import type { ChannelStats, TopicStats } from "../api";
+import { BASE, channelPath, link, loadStats, runAction, type Ctx, type View } from "../app";
+import { lineChart, PALETTE } from "../chart";
+import { commafy, fill, h, rate } from "../dom";
+import { channelKey, currentRate, gaugeSeries, rateSeries, topicKey } from "../history";
+import { actionButtons, latencyTable, statCards } from "./parts";
+
+export function topicView(ctx: Ctx, topic: string): View {
+  const badges = h("span", { class: "badges" });
+  const actions = h("div", { class: "actions" });
+  const cards = h("div", { class: "live" });
+  const charts = h("div", { class: "charts" });
+  const latency = h("div", { class: "live" });
+  const channels = h("div", { class: "live" });
+  const input = h("input", { name: "channel", placeholder: "new channel name", autocomplete: "off", required: true, maxlength: 64, pattern: "[.a-zA-Z0-9_\\-]+(#ephemeral)?", "aria-label": "channel name" });
+  const form = h("form", { class: "inline-form", "data-form": "create-channel" }, input, h("button", { class: "btn btn-primary", type: "submit" }, "Create channel"));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const name = input.value.trim();
+    if (name && (await runAction(ctx, "create", topic, name))) input.value = "";
+  });
+  const el = h(
+    "section",
+    null,
+    h("nav", { class: "crumbs" }, link(`${BASE}/`, "Topics"), " / ", h("span", null, topic)),
+    h("div", { class: "page-head" }, h("h1", null, topic, badges), actions),
+    cards,
+    charts,
+    latency,
+    h("div", { class: "page-head" }, h("h2", null, "Channels"), form),
+    channels,
+  );
+  let latest: TopicStats | undefined;
+
+  return {
+    title: topic,
+    el,
+    async refresh() {
+      const stats = await loadStats({ topic });
+      const t = stats.topics?.find((x) => x.topic_name === topic);
+      if (!t) {
+        fill(badges);
+        fill(actions);
+        fill(cards, h("div", { class: "empty-state" }, `Topic ${topic} does not exist (any more). `, link(`${BASE}/`, "All topics")));
+        fill(charts);
+        fill(latency);
+        fill(channels);
+        return;
+      }
+      latest = t;
+      fill(badges, t.paused ? h("span", { class: "badge badge-paused", "data-field": "state" }, "paused") : null);
+      // Emptying a topic empties its own queue; deleting it takes its channels' too.
+      const counts = (action: "empty" | "delete") => ({
+        depth: !latest ? 0 : action === "empty" ? latest.depth : latest.depth + latest.channels.reduce((n, c) => n + c.depth, 0),
+        channels: latest?.channels.length ?? 0,
+      });
+      fill(actions, actionButtons(ctx, t.paused, counts, topic, undefined, false, () => ctx.navigate(`${BASE}/`)));
+      const key = topicKey(topic);
+      fill(
+        cards,
+        statCards([
+          ["Topic depth", commafy(t.depth), "messages held by the topic itself (while it is paused or has no channel)", "depth"],
+          ["Channel depth", commafy(t.channels.reduce((n, c) => n + c.depth, 0)), "messages queued in its channels", "channel-depth"],
+          ["Messages", commafy(t.message_count), "published since the topic was created", "messages"],
+          ["Publish rate", `${rate(currentRate(key))}/s`, null, "rate"],
+          ["Channels", commafy(t.channels.length), null, "channels"],
+          ["Bytes", commafy(t.message_bytes), "bytes published", "bytes"],
+        ]),
+      );
+      drawCharts(ctx, t, charts);
+      fill(latency, latencyTable(t.e2e_processing_latency));
+      const sorted = [...t.channels].sort((a, b) => a.channel_name.localeCompare(b.channel_name));
+      fill(
+        channels,
+        sorted.length === 0
+          ? h("div", { class: "empty-state" }, "No channels: messages wait in the topic until one is created or a consumer subscribes.")
+          : channelTable(ctx, topic, sorted, (ch) => latest?.channels.find((c) => c.channel_name === ch)?.depth ?? 0),
+      );
+    },
+  };
+}
+
+function drawCharts(ctx: Ctx, t: TopicStats, charts: HTMLElement) {
+  const width = ctx.chartWidth();
+  const half = width >= 720 ? (width - 16) / 2 : width;
+  const chs = [...t.channels].sort((a, b) => a.channel_name.localeCompare(b.channel_name));
+  fill(
+    charts,
+    lineChart({
+      title: "Message rate",
+      unit: "/s",
+      format: rate,
+      width: half,
+      series: [
+        { name: "published", points: rateSeries(topicKey(t.topic_name)), color: "#111827", main: true },
+        ...chs.map((c, i) => ({ name: c.channel_name, points: rateSeries(channelKey(t.topic_name, c.channel_name)), color: PALETTE[i % PALETTE.length] })),
+      ],
+    }),
+    lineChart({
+      title: "Depth",
+      width: half,
+      format: commafy,
+      series: [
+        { name: "topic", points: gaugeSeries(topicKey(t.topic_name), "depth"), color: "#111827", main: true },
+        ...chs.map((c, i) => ({ name: c.channel_name, points: gaugeSeries(channelKey(t.topic_name, c.channel_name), "depth"), color: PALETTE[i % PALETTE.length] })),
+      ],
+    }),
+  );
+}
+
+function channelTable(ctx: Ctx, topic: string, channels: ChannelStats[], depthOf: (channel: string) => number) {
+  const num = (label: string, field: string, value: number) => h("td", { "data-label": label, "data-field": field, class: "num" }, commafy(value));
+  return h(
+    "table",
+    { class: "grid cards", "data-table": "channels" },
+    h(
+      "thead",
+      null,
+      h(
+        "tr",
+        null,
+        ["Channel", "Depth", "In flight", "Deferred", "Requeued", "Timed out", "Messages", "Consumers", "Rate", "State", ""].map((x, i) =>
+          h("th", { class: i >= 1 && i <= 8 ? "num" : null }, x),
+        ),
+      ),
+    ),
+    h(
+      "tbody",
+      null,
+      channels.map((c) =>
+        h(
+          "tr",
+          { "data-channel": c.channel_name },
+          h("td", { "data-label": "Channel", class: "name" }, link(channelPath(topic, c.channel_name), c.channel_name)),
+          num("Depth", "depth", c.depth),
+          num("In flight", "in-flight", c.in_flight_count),
+          num("Deferred", "deferred", c.deferred_count),
+          num("Requeued", "requeued", c.requeue_count),
+          num("Timed out", "timed-out", c.timeout_count),
+          num("Messages", "messages", c.message_count),
+          num("Consumers", "consumers", c.client_count),
+          h("td", { "data-label": "Rate", "data-field": "rate", class: "num" }, `${rate(currentRate(channelKey(topic, c.channel_name)))}/s`),
+          h("td", { "data-label": "State", "data-field": "state" }, c.paused ? h("span", { class: "badge badge-paused" }, "paused") : h("span", { class: "badge badge-ok" }, "active")),
+          h("td", { class: "row-actions" }, actionButtons(ctx, c.paused, () => ({ depth: depthOf(c.channel_name) }), topic, c.channel_name, true)),
+        ),
+      ),
+    ),
+  );
+}

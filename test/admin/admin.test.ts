@@ -1,0 +1,299 @@
+// The admin UI at /admin, in headless Chromium (Debian's, driven by playwright-core) against the
+// service running as a process: topics, a topic, a channel with a consumer, pause (delivery
+// stops), empty, delete, nodes and lookup, at desktop and phone width. Screenshots go to
+// test/admin/screenshots/ (not committed) for a person to look at.
+import { existsSync, mkdirSync } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { Service } from "../e2e/service";
+import { cmd, text, type TestClient } from "../helpers/v2client";
+
+const CHROMIUM = "/usr/bin/chromium";
+const hasChromium = existsSync(CHROMIUM);
+const SHOTS = path.join(import.meta.dirname, "screenshots");
+const DESKTOP = { width: 1280, height: 860 };
+const PHONE = { width: 390, height: 844 };
+
+let svc: Service;
+let browser: Browser;
+const pages: Page[] = [];
+const clients: TestClient[] = [];
+
+const unique = (prefix: string) => `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
+
+beforeAll(async () => {
+  if (!hasChromium) return;
+  mkdirSync(SHOTS, { recursive: true });
+  [svc, browser] = await Promise.all([
+    Service.create(),
+    chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    }),
+  ]);
+});
+
+afterAll(async () => {
+  for (const c of clients) if (!c.closed) c.close();
+  await browser?.close();
+  await svc?.stop();
+});
+
+/** A page at `viewport` that refreshes every second and fails the test on a script error. */
+async function open(urlPath: string, viewport = DESKTOP): Promise<Page> {
+  const page = await browser.newPage({ viewport });
+  pages.push(page);
+  const errors: string[] = [];
+  page.on("pageerror", (e) => void errors.push(String(e)));
+  // (A 404 from /lookup is an answer the page shows, though Chromium logs it.)
+  page.on("console", (m) => void (m.type() === "error" && !m.location().url.includes("/lookup?") && errors.push(m.text())));
+  (page as any).errors = errors;
+  await page.addInitScript(() => localStorage.setItem("nsq-edge-admin.interval", "1000"));
+  await page.goto(svc.url + urlPath);
+  return page;
+}
+
+const errorsOf = (page: Page): string[] => (page as any).errors;
+
+/** Waits until the element's text (trimmed) matches. */
+async function waitText(page: Page, selector: string, expected: string | RegExp, timeout = 10_000) {
+  const pattern = typeof expected === "string" ? `^${expected.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$` : expected.source;
+  try {
+    await page.waitForFunction(
+      ([sel, re]) => {
+        const el = document.querySelector(sel);
+        return !!el && new RegExp(re).test((el.textContent ?? "").trim());
+      },
+      [selector, pattern] as const,
+      { timeout },
+    );
+  } catch (e) {
+    const now = await page.locator(selector).first().textContent({ timeout: 100 }).catch(() => "(absent)");
+    throw new Error(`${selector}: expected ${expected}, have ${JSON.stringify(now)}\n${e}`);
+  }
+}
+
+async function gone(page: Page, selector: string, timeout = 10_000) {
+  await page.waitForSelector(selector, { state: "detached", timeout });
+}
+
+async function shot(page: Page, name: string) {
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+/** The width the page's content takes: more than the viewport means sideways scrolling. */
+const contentWidth = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth);
+
+async function channelStats(topic: string, channel: string): Promise<any> {
+  const stats = (await svc.fetch(`/stats?format=json&topic=${topic}&channel=${channel}`).then((r) => r.json())) as any;
+  return stats.topics?.[0]?.channels.find((c: any) => c.channel_name === channel);
+}
+
+/** Creates the topic and its channels. */
+async function create(topic: string, ...channels: string[]) {
+  await post(`/topic/create?topic=${topic}`);
+  for (const ch of channels) await post(`/channel/create?topic=${topic}&channel=${ch}`);
+}
+
+async function post(pathAndQuery: string, body?: string) {
+  const res = await svc.fetch(pathAndQuery, { method: "POST", body });
+  expect(res.status, `${pathAndQuery}: ${await res.clone().text()}`).toBe(200);
+}
+
+describe.skipIf(!hasChromium && !process.env.CI)("admin UI", () => {
+  it("serves the page under /admin without touching the API's paths", async () => {
+    const page = await svc.fetch("/admin/topics/x");
+    expect(page.headers.get("content-type")).toContain("text/html");
+    expect(await page.text()).toContain("/admin/app.js");
+    expect((await svc.fetch("/admin", { redirect: "manual" })).headers.get("location")).toBe("/admin/");
+    expect((await svc.fetch("/admin/app.js")).headers.get("content-type")).toContain("javascript");
+    expect(await (await svc.fetch("/admin/nothing.js")).json()).toEqual({ message: "NOT_FOUND" });
+    expect(await (await svc.fetch("/ping")).text()).toBe("OK");
+  });
+
+  it("topics: create a topic and a channel, publish, see depth, messages and rate", async () => {
+    const topic = unique("orders");
+    const page = await open("/admin/");
+    await page.fill('[data-form="create-topic"] input', topic);
+    await page.click('[data-form="create-topic"] button');
+    const row = `tr[data-topic="${topic}"]`;
+    await waitText(page, `${row} [data-field="depth"]`, "0");
+    await waitText(page, `${row} [data-field="channels"]`, "0");
+
+    await page.click(`${row} a`);
+    await page.waitForURL(`**/admin/topics/${topic}`);
+    await page.fill('[data-form="create-channel"] input', "billing");
+    await page.click('[data-form="create-channel"] button');
+    await waitText(page, 'tr[data-channel="billing"] [data-field="depth"]', "0");
+    await post(`/channel/create?topic=${topic}&channel=shipping`);
+
+    // Publish for a few polls: the depth appears, the rate is a delta of message_count.
+    for (let i = 0; i < 6; i++) {
+      await post(`/mpub?topic=${topic}`, Array.from({ length: 5 }, (_, j) => `m${i}-${j}`).join("\n"));
+      await new Promise((r) => setTimeout(r, 350));
+    }
+    await waitText(page, 'tr[data-channel="billing"] [data-field="depth"]', "30");
+    await waitText(page, 'tr[data-channel="shipping"] [data-field="messages"]', "30");
+    await waitText(page, '[data-field="messages"]', "30");
+    await waitText(page, '[data-field="channel-depth"]', "60");
+    await shot(page, "desktop-topic");
+
+    await page.click('header nav a[data-section="topics"]');
+    await waitText(page, `${row} [data-field="depth"]`, "60");
+    await waitText(page, `${row} [data-field="messages"]`, "30");
+    await waitText(page, `${row} [data-field="channels"]`, "2");
+    for (let i = 0; i < 4; i++) {
+      await post(`/mpub?topic=${topic}`, "a\nb\nc\nd");
+      await new Promise((r) => setTimeout(r, 400));
+    }
+    await waitText(page, `${row} [data-field="rate"]`, /^[1-9][\d.,]*\/s$/);
+    expect(await page.locator(`${row} svg.spark polyline`).count()).toBe(1);
+    await shot(page, "desktop-topics");
+    expect(errorsOf(page)).toEqual([]);
+  });
+
+  it("channel: consumers listed; pause stops delivery; empty; delete, each confirmed", async () => {
+    const topic = unique("jobs");
+    const channel = "workers";
+    await create(topic, channel);
+    const consumer = await svc.connect();
+    clients.push(consumer);
+    await consumer.subscribe(topic, channel, 10, { client_id: "admin-test", hostname: "worker-1.example", user_agent: "nsq-edge-admin-test/1.0" });
+    await post(`/pub?topic=${topic}`, "before");
+    const first = await consumer.message();
+    expect(text(first)).toBe("before");
+    consumer.send(cmd.fin(first.id));
+
+    const page = await open(`/admin/topics/${topic}/${channel}`);
+    const client = 'tr[data-client="admin-test"]';
+    await waitText(page, `${client} [data-field="user-agent"]`, "nsq-edge-admin-test/1.0");
+    await waitText(page, `${client} [data-field="rdy"]`, "10");
+    await waitText(page, `${client} [data-field="finished"]`, "1");
+    await waitText(page, '[data-field="consumers"]', "1");
+    expect(await page.locator(`${client} td`).first().textContent()).toBe("admin-test");
+
+    // Pause: the page says so, the service says so, and the consumer gets nothing.
+    await page.click('.actions [data-action="pause"]');
+    await waitText(page, 'h1 [data-field="state"]', "paused");
+    expect((await channelStats(topic, channel)).paused).toBe(true);
+    await post(`/mpub?topic=${topic}`, "p1\np2\np3");
+    await waitText(page, '.stat [data-field="depth"]', "3");
+    expect(await consumer.maybeNext(1500)).toBeNull();
+    await shot(page, "desktop-channel-paused");
+
+    // Empty asks first; cancelling keeps the messages.
+    await page.click('.actions [data-action="empty"]');
+    await page.waitForSelector("dialog.confirm[open]");
+    expect(await page.locator("dialog.confirm").textContent()).toContain("3 queued messages");
+    await shot(page, "desktop-confirm-empty");
+    await page.click('dialog [data-confirm="cancel"]');
+    await gone(page, "dialog.confirm");
+    expect((await channelStats(topic, channel)).depth).toBe(3);
+    await page.click('.actions [data-action="empty"]');
+    await page.click('dialog [data-confirm="ok"]');
+    await waitText(page, '.stat [data-field="depth"]', "0");
+    expect((await channelStats(topic, channel)).depth).toBe(0);
+    expect(await consumer.maybeNext(300)).toBeNull();
+
+    // Unpause: delivery resumes.
+    await page.click('.actions [data-action="unpause"]');
+    await gone(page, 'h1 [data-field="state"]');
+    await post(`/pub?topic=${topic}`, "after");
+    const after = await consumer.message();
+    expect(text(after)).toBe("after");
+    consumer.send(cmd.fin(after.id));
+    await waitText(page, `${client} [data-field="finished"]`, "2");
+
+    // Delete: confirmed, then the topic page, without the channel.
+    await page.click('.actions [data-action="delete"]');
+    await page.click('dialog [data-confirm="ok"]');
+    await page.waitForURL(`**/admin/topics/${topic}`);
+    await waitText(page, '.stat [data-field="channels"]', "0");
+    expect(await page.locator(`tr[data-channel="${channel}"]`).count()).toBe(0);
+    expect(await channelStats(topic, channel)).toBeUndefined();
+    expect(errorsOf(page)).toEqual([]);
+  });
+
+  it("topic: pause, empty and delete from the topic page; cancelling a delete keeps it", async () => {
+    const topic = unique("audit");
+    await create(topic, "a", "b");
+    await post(`/mpub?topic=${topic}`, "1\n2");
+    const page = await open(`/admin/topics/${topic}`);
+    await waitText(page, 'tr[data-channel="b"] [data-field="depth"]', "2");
+
+    await page.click('tr[data-channel="a"] [data-action="pause"]');
+    await waitText(page, 'tr[data-channel="a"] [data-field="state"]', "paused");
+    await waitText(page, 'tr[data-channel="b"] [data-field="state"]', "active");
+    await page.click('.actions [data-action="pause"]');
+    await waitText(page, 'h1 [data-field="state"]', "paused");
+    await post(`/pub?topic=${topic}`, "held");
+    await waitText(page, '.stat [data-field="depth"]', "1"); // held by the paused topic
+
+    await page.click('.actions [data-action="delete"]');
+    await page.click('dialog [data-confirm="cancel"]');
+    await page.click('tr[data-channel="b"] [data-action="empty"]');
+    await page.click('dialog [data-confirm="ok"]');
+    await waitText(page, 'tr[data-channel="b"] [data-field="depth"]', "0");
+    await waitText(page, 'tr[data-channel="a"] [data-field="depth"]', "2");
+    expect((await svc.fetch(`/lookup?topic=${topic}`)).status).toBe(200);
+
+    await page.click('.actions [data-action="delete"]');
+    await page.click('dialog [data-confirm="ok"]');
+    await page.waitForURL("**/admin/");
+    await page.waitForSelector('[data-table="topics"], .empty-state');
+    expect(await page.locator(`tr[data-topic="${topic}"]`).count()).toBe(0);
+    expect((await svc.fetch(`/lookup?topic=${topic}`)).status).toBe(404);
+    expect(errorsOf(page)).toEqual([]);
+  });
+
+  it("nodes and lookup show what /nodes and /lookup answer", async () => {
+    const topic = unique("lookup");
+    await create(topic, "c1");
+    const nodes = (await svc.fetch("/nodes").then((r) => r.json())) as any;
+    const node = nodes.producers[0];
+
+    const page = await open("/admin/nodes");
+    const row = `tr[data-node="${node.remote_address}"]`;
+    await waitText(page, `${row} td`, node.hostname);
+    expect(await page.locator(row).textContent()).toContain(node.version);
+    expect(await page.locator(row).textContent()).toContain(topic);
+    await shot(page, "desktop-nodes");
+
+    await page.click('header nav a[data-section="lookup"]');
+    await page.click(`.chips a:text-is("${topic}")`);
+    await waitText(page, '[data-field="lookup"] p', "Channels: c1");
+    expect(await page.locator('[data-table="producers"]').textContent()).toContain(node.broadcast_address);
+    await page.fill('[data-form="lookup"] input', "no-such-topic");
+    await page.click('[data-form="lookup"] button');
+    await waitText(page, '[data-field="lookup"]', /404 TOPIC_NOT_FOUND/);
+    expect(errorsOf(page)).toEqual([]);
+  });
+
+  it("fits a phone's width", async () => {
+    const topic = unique("phone");
+    await create(topic, "mobile", "push-notifications");
+    const consumer = await svc.connect();
+    clients.push(consumer);
+    await consumer.subscribe(topic, "mobile", 5, { client_id: "phone-1", hostname: "handset.example", user_agent: "nsq-edge-admin-test/1.0 (phone)" });
+    for (let i = 0; i < 4; i++) {
+      await post(`/mpub?topic=${topic}`, "x\ny\nz");
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    for (const [urlPath, name, ready] of [
+      ["/admin/", "topics", `tr[data-topic="${topic}"]`],
+      [`/admin/topics/${topic}`, "topic", 'tr[data-channel="mobile"]'],
+      [`/admin/topics/${topic}/mobile`, "channel", 'tr[data-client="phone-1"]'],
+      ["/admin/nodes", "nodes", "[data-table=nodes]"],
+      [`/admin/lookup?topic=${topic}`, "lookup", '[data-field="lookup"]'],
+    ] as const) {
+      const page = await open(urlPath, PHONE);
+      await page.waitForSelector(ready);
+      await page.waitForTimeout(1200); // a second poll: rates and charts have two points
+      expect(await contentWidth(page), name).toBeLessThanOrEqual(PHONE.width);
+      await shot(page, `phone-${name}`);
+      expect(errorsOf(page)).toEqual([]);
+      await page.close();
+    }
+  });
+});
