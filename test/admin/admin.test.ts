@@ -276,24 +276,38 @@ describe.skipIf(!hasChromium && !process.env.CI)("admin UI", () => {
     const consumer = await svc.connect();
     clients.push(consumer);
     await consumer.subscribe(topic, "mobile", 5, { client_id: "phone-1", hostname: "handset.example", user_agent: "nsq-edge-admin-test/1.0 (phone)" });
-    for (let i = 0; i < 4; i++) {
-      await post(`/mpub?topic=${topic}`, "x\ny\nz");
-      await new Promise((r) => setTimeout(r, 300));
-    }
-    for (const [urlPath, name, ready] of [
-      ["/admin/", "topics", `tr[data-topic="${topic}"]`],
-      [`/admin/topics/${topic}`, "topic", 'tr[data-channel="mobile"]'],
-      [`/admin/topics/${topic}/mobile`, "channel", 'tr[data-client="phone-1"]'],
-      ["/admin/nodes", "nodes", "[data-table=nodes]"],
-      [`/admin/lookup?topic=${topic}`, "lookup", '[data-field="lookup"]'],
-    ] as const) {
-      const page = await open(urlPath, PHONE);
-      await page.waitForSelector(ready);
-      await page.waitForTimeout(1200); // a second poll: rates and charts have two points
-      expect(await contentWidth(page), name).toBeLessThanOrEqual(PHONE.width);
-      await shot(page, `phone-${name}`);
-      expect(errorsOf(page)).toEqual([]);
-      await page.close();
+    // A steady publisher while the pages are open, so that the charts have something to draw.
+    let publishing = true;
+    const publisher = (async () => {
+      for (let i = 0; publishing; i++) {
+        await post(`/mpub?topic=${topic}`, Array.from({ length: 2 + (i % 4) }, (_, j) => `m${i}.${j}`).join("\n"));
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
+    try {
+      await phonePages(topic);
+    } finally {
+      publishing = false;
+      await publisher;
     }
   });
 });
+
+/** Each page at phone width: no sideways scrolling, no script error; a screenshot. */
+async function phonePages(topic: string) {
+  for (const [urlPath, name, ready, settle] of [
+    ["/admin/", "topics", `tr[data-topic="${topic}"]`, 2500], // a few polls: rates and charts have points
+    [`/admin/topics/${topic}`, "topic", 'tr[data-channel="mobile"]', 2500],
+    [`/admin/topics/${topic}/mobile`, "channel", 'tr[data-client="phone-1"]', 2500],
+    ["/admin/nodes", "nodes", "[data-table=nodes]", 200],
+    [`/admin/lookup?topic=${topic}`, "lookup", '[data-field="lookup"]', 200],
+  ] as const) {
+    const page = await open(urlPath, PHONE);
+    await page.waitForSelector(ready);
+    await page.waitForTimeout(settle);
+    expect(await contentWidth(page), name).toBeLessThanOrEqual(PHONE.width);
+    await shot(page, `phone-${name}`);
+    expect(errorsOf(page)).toEqual([]);
+    await page.close();
+  }
+}
