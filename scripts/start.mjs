@@ -98,7 +98,7 @@ Serves nsq-edge on workerd. --var overrides a [vars] limit of wrangler.toml, e.g
     }),
   );
   const { mf, url } = await start({ ...args, vars, inspectorPort: args.inspect });
-  console.log(`nsq-edge listening on ${url.href.replace(/\/$/, "")} (HTTP API; V2 protocol over WebSocket at /ws)`);
+  console.log(`nsq-edge listening on ${url.href.replace(/\/$/, "")} (HTTP API; V2 protocol over WebSocket at /ws; admin UI at /admin/)`);
   console.log(`state in ${path.relative(process.cwd(), path.resolve(args.data)) || "."}`);
 
   let stopping = false;
