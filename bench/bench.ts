@@ -224,7 +224,7 @@ async function consume(svc: Service, topic: string, channel: string, target: num
   return { msgs: got, secs: round(secs), rate: got / secs, mbps: (got * SIZE) / secs / 1e6 };
 }
 
-async function post(svc: Service, pathAndQuery: string, data: string | Uint8Array) {
+async function post(svc: Service, pathAndQuery: string, data: string) {
   const res = await fetch(svc.url + pathAndQuery, { method: "POST", body: data });
   if (!res.ok) throw new Error(`${pathAndQuery}: ${res.status} ${await res.text()}`);
 }
