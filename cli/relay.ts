@@ -1,0 +1,140 @@
+// One TCP connection relayed as one WebSocket to the service's /ws: the same byte stream both
+// ways (the service's /ws carries exactly what nsqd's TCP port carries).
+//
+// Backpressure, so that memory stays bounded whatever the speed of either side:
+//   TCP → WebSocket: bytes handed to ws.send() and not yet written to the WebSocket's socket are
+//     counted; above `highWaterMark` the TCP socket is paused (the kernel then pushes back on the
+//     client), and resumed below a quarter of it.
+//   WebSocket → TCP: when tcp.write() reports a full buffer, the WebSocket stops reading its
+//     socket (ws.pause()) until the TCP socket drains (the service then sees its own buffer fill).
+//
+// Closing: the TCP client closing (or half-closing) closes the WebSocket with 1000, after what
+// it already sent; the WebSocket closing for any reason (the service closed it after a fatal
+// error, the service restarted, the upgrade was refused) ends the TCP connection once the bytes
+// already received are written, so a client sees what a restart of nsqd would show it: a closed
+// connection, which its reconnect logic handles.
+import type { Socket } from "node:net";
+import WebSocket from "ws";
+
+export interface RelayOptions {
+  /** ws(s)://host/ws */
+  wsUrl: string;
+  /** Sent on the upgrade request (Authorization). */
+  headers: Record<string, string>;
+  /** Bytes queued toward the WebSocket before the TCP socket is paused. Default 1 MiB. */
+  highWaterMark?: number;
+  /** Largest WebSocket message accepted from the service. Default 64 MiB. */
+  maxPayload?: number;
+  /** How long opening the WebSocket may take, in ms. Default 10000. */
+  handshakeTimeout?: number;
+  /** Reports a failure (one line). */
+  log(line: string): void;
+}
+
+export interface RelayStats {
+  /** Relays open now. */
+  open: number;
+  /** TCP → WebSocket pauses so far (the WebSocket side was slow). */
+  tcpPauses: number;
+  /** WebSocket → TCP pauses so far (the TCP client was slow). */
+  wsPauses: number;
+}
+
+export const relayStats: RelayStats = { open: 0, tcpPauses: 0, wsPauses: 0 };
+
+/** After the TCP side was ended, how long a client that never closes keeps its socket. */
+const LINGER_MS = 30_000;
+
+export function relay(tcp: Socket, opts: RelayOptions): void {
+  const high = opts.highWaterMark ?? 1 << 20;
+  const low = high >> 2;
+  const peer = `${tcp.remoteAddress}:${tcp.remotePort}`;
+  relayStats.open++;
+
+  tcp.setNoDelay(true);
+  tcp.pause(); // until the WebSocket is open: its bytes wait in the kernel meanwhile
+
+  const ws = new WebSocket(opts.wsUrl, {
+    headers: opts.headers,
+    perMessageDeflate: false,
+    handshakeTimeout: opts.handshakeTimeout ?? 10_000,
+    maxPayload: opts.maxPayload ?? 64 << 20,
+  });
+
+  let queued = 0; // bytes given to ws.send() whose write has not completed
+  let tcpPaused = true; // paused by the relay (not open yet, or the WebSocket is behind)
+  let wsPaused = false;
+  let tcpGone = false; // the TCP socket closed: nothing more to write to it
+  let ended = false; // tcp.end() was called
+
+  const endTcp = () => {
+    if (ended || tcpGone) return;
+    ended = true;
+    tcp.end();
+    // A client that never closes its side does not keep the socket forever.
+    setTimeout(() => tcp.destroy(), LINGER_MS).unref();
+  };
+
+  const closeWs = (code: number, reason: string) => {
+    if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
+    else if (ws.readyState === WebSocket.OPEN) {
+      ws.close(code, reason);
+      // A service that never answers the close frame does not keep the socket either.
+      setTimeout(() => ws.terminate(), 5000).unref();
+    }
+  };
+
+  ws.on("open", () => {
+    if (tcpGone) return closeWs(1000, "client closed");
+    tcpPaused = false;
+    tcp.resume();
+  });
+
+  tcp.on("data", (chunk: Buffer) => {
+    if (ws.readyState !== WebSocket.OPEN) return; // closing: nowhere to go
+    queued += chunk.length;
+    ws.send(chunk, { binary: true }, () => {
+      queued -= chunk.length;
+      if (tcpPaused && queued <= low && ws.readyState === WebSocket.OPEN && !tcpGone) {
+        tcpPaused = false;
+        tcp.resume();
+      }
+    });
+    if (!tcpPaused && queued > high) {
+      tcpPaused = true;
+      relayStats.tcpPauses++;
+      tcp.pause();
+    }
+  });
+
+  ws.on("message", (data: Buffer | ArrayBuffer | Buffer[]) => {
+    if (tcpGone || ended) return;
+    const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+    if (!tcp.write(buf) && !wsPaused) {
+      wsPaused = true;
+      relayStats.wsPauses++;
+      ws.pause();
+      tcp.once("drain", () => {
+        wsPaused = false;
+        if (ws.readyState === WebSocket.OPEN) ws.resume();
+      });
+    }
+  });
+
+  // The client closed its sending side (or all of it): the service gets a normal close after
+  // the bytes already read; its answers to them still reach the client until the WebSocket closes.
+  tcp.on("end", () => closeWs(1000, "client closed"));
+  tcp.on("close", () => {
+    tcpGone = true;
+    relayStats.open--;
+    closeWs(1000, "client closed");
+  });
+  tcp.on("error", () => {
+    // "close" follows; a reset client is not worth a line.
+  });
+
+  ws.on("error", (e: Error) => {
+    if (!tcpGone) opts.log(`${peer}: ${opts.wsUrl}: ${e.message}`);
+  });
+  ws.on("close", () => endTcp());
+}

@@ -1,0 +1,156 @@
+// Helpers for the bridge tests: the nsq-edge command as a process (bin/nsq-edge.mjs, as `npx
+// nsq-edge` runs it), the bridge on ports of its own choosing, nsqjs made awaitable, polling.
+import { spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
+import { expect, inject } from "vitest";
+import * as nsq from "nsqjs";
+
+export const root = path.resolve(import.meta.dirname, "..", "..");
+export const bin = path.join(root, "bin", "nsq-edge.mjs");
+
+export const serviceUrl = () => inject("serviceUrl");
+
+/** A fresh name per test: the service is shared by every file. */
+export const unique = (prefix = "t") => `${prefix}-${Math.random().toString(36).slice(2, 10)}`;
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Retries `check` until it passes or `timeoutMs` runs out (then throws its last failure). */
+export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 10_000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      await sleep(everyMs);
+    }
+  }
+}
+
+/** The channel's entry in the service's /stats?format=json, or undefined. */
+export async function channelStats(base: string, topic: string, channel: string): Promise<any> {
+  const res = await fetch(`${base}/stats?format=json&topic=${encodeURIComponent(topic)}&include_clients=true`);
+  const stats = (await res.json()) as any;
+  const t = stats.topics?.find((x: any) => x.topic_name === topic);
+  return t?.channels.find((c: any) => c.channel_name === channel);
+}
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `nsq-edge ARGS` to completion (stdin: `input`, or closed). */
+export function cli(args: string[], opts: { input?: string | Buffer; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const env: Record<string, string | undefined> = { ...process.env, NSQ_EDGE_URL: "", NSQ_EDGE_TOKEN: "", ...opts.env };
+    for (const k of ["NSQ_EDGE_URL", "NSQ_EDGE_TOKEN"]) if (env[k] === "") delete env[k];
+    const proc = spawn(process.execPath, [bin, ...args], { cwd: root, env, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    proc.stdout.on("data", (d) => (stdout += d));
+    proc.stderr.on("data", (d) => (stderr += d));
+    const timer = setTimeout(() => {
+      proc.kill("SIGKILL");
+      reject(new Error(`nsq-edge ${args.join(" ")} did not finish in ${opts.timeoutMs ?? 30_000} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, opts.timeoutMs ?? 30_000);
+    proc.on("error", reject);
+    proc.on("close", (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+    proc.stdin.on("error", () => {});
+    proc.stdin.end(opts.input ?? "");
+  });
+}
+
+/** A long-running `nsq-edge` process (tail, bridge, dev): its output so far, and a way to wait for a line. */
+export class Proc {
+  stdout = "";
+  stderr = "";
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  constructor(readonly proc: ChildProcess) {
+    proc.stdout!.on("data", (d) => (this.stdout += d));
+    proc.stderr!.on("data", (d) => (this.stderr += d));
+    this.exited = new Promise((r) => proc.on("close", (code, signal) => r({ code, signal })));
+  }
+
+  static start(args: string[], env: Record<string, string> = {}): Proc {
+    return new Proc(spawn(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "pipe"] }));
+  }
+
+  /** Waits until stdout matches `re` (or the process exits: then throws with its output). */
+  async waitFor(re: RegExp, timeoutMs = 20_000): Promise<RegExpMatchArray> {
+    const deadline = Date.now() + timeoutMs;
+    let exited = false;
+    void this.exited.then(() => (exited = true));
+    for (;;) {
+      const m = this.stdout.match(re);
+      if (m) return m;
+      if (exited || Date.now() > deadline)
+        throw new Error(`${exited ? "exited" : "timed out"} before ${re}\nstdout: ${this.stdout}\nstderr: ${this.stderr}`);
+      await sleep(25);
+    }
+  }
+
+  async stop(signal: NodeJS.Signals = "SIGTERM") {
+    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill(signal);
+    return this.exited;
+  }
+}
+
+/** `nsq-edge bridge` on ports the system picks; its addresses parsed from what it prints. */
+export class Bridge extends Proc {
+  tcpPort = 0;
+  lookupdPort = 0;
+  httpPort = 0;
+
+  static async open(url: string, extra: string[] = []): Promise<Bridge> {
+    const args = ["bridge", "--url", url, "--tcp-address", "127.0.0.1:0", "--lookupd-http-address", "127.0.0.1:0", "--http-address", "127.0.0.1:0", ...extra];
+    const b = new Bridge(spawn(process.execPath, [bin, ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] }));
+    const tcp = await b.waitFor(/nsqd TCP\s+127\.0\.0\.1:(\d+)/);
+    const lookupd = await b.waitFor(/nsqlookupd HTTP\s+127\.0\.0\.1:(\d+)/);
+    const http = await b.waitFor(/nsqd HTTP\s+(?:127\.0\.0\.1:(\d+)|\S)/);
+    b.tcpPort = Number(tcp[1]);
+    b.lookupdPort = Number(lookupd[1]);
+    b.httpPort = Number(http[1] ?? 0);
+    return b;
+  }
+
+  get lookupd() {
+    return `127.0.0.1:${this.lookupdPort}`;
+  }
+}
+
+// ---- nsqjs, awaitable --------------------------------------------------------------------------
+
+export async function openWriter(port: number, options: nsq.ConnectionOptions = {}): Promise<nsq.Writer> {
+  const w = new nsq.Writer("127.0.0.1", port, options);
+  await new Promise<void>((resolve, reject) => {
+    w.once("ready", () => resolve());
+    w.once("error", reject);
+    w.connect();
+  });
+  return w;
+}
+
+export function publish(w: nsq.Writer, topic: string, msgs: string | Buffer | (string | Buffer)[]): Promise<void> {
+  return new Promise((resolve, reject) => w.publish(topic, msgs, (err) => (err ? reject(err) : resolve())));
+}
+
+/** A Reader that has connected (nsqd_connected) through the bridge. */
+export async function openReader(topic: string, channel: string, options: nsq.ReaderOptions): Promise<nsq.Reader> {
+  const r = new nsq.Reader(topic, channel, { lookupdPollInterval: 1, ...options });
+  const connected = new Promise<void>((resolve) => r.once("nsqd_connected", () => resolve()));
+  r.connect();
+  await connected;
+  return r;
+}
+
+/** Stats of a channel once it has `clients` subscribers (SUB done on the service). */
+export async function waitForClients(base: string, topic: string, channel: string, clients: number) {
+  await eventually(async () => expect((await channelStats(base, topic, channel))?.client_count).toBe(clients), 15_000);
+}
