@@ -53,14 +53,15 @@ export interface Service {
 /** The service from --url / $NSQ_EDGE_URL and --token / $NSQ_EDGE_TOKEN; a bad URL is a usage error. */
 export function service(values: { url?: string; token?: string }): Service {
   const raw = values.url ?? process.env.NSQ_EDGE_URL ?? DEFAULT_URL;
+  const bad = (why = "expected http(s)://host[:port]") => new UsageError(`bad URL ${JSON.stringify(raw)}: ${why}`);
   let u: URL;
   try {
     u = new URL(raw);
   } catch {
-    throw new UsageError(`bad URL ${JSON.stringify(raw)}: expected http(s)://host[:port]`);
+    throw bad();
   }
-  if (u.protocol !== "http:" && u.protocol !== "https:") throw new UsageError(`bad URL ${JSON.stringify(raw)}: expected http:// or https://, not ${u.protocol}//`);
-  if (u.search || u.hash) throw new UsageError(`bad URL ${JSON.stringify(raw)}: no query or fragment, please`);
+  if (u.protocol !== "http:" && u.protocol !== "https:") throw bad();
+  if (u.search || u.hash) throw bad("expected http(s)://host[:port][/path], without ? or #");
   const base = `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, "")}`;
   const token = values.token ?? process.env.NSQ_EDGE_TOKEN ?? undefined;
   if (token !== undefined && (token === "" || /[\s\x00-\x1f]/.test(token))) throw new UsageError("--token must be non-empty, without spaces or control characters");

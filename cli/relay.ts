@@ -8,8 +8,8 @@
 //   WebSocket → TCP: when tcp.write() reports a full buffer, the WebSocket stops reading its
 //     socket (ws.pause()) until the TCP socket drains (the service then sees its own buffer fill).
 //
-// Closing: the TCP client closing (or half-closing) closes the WebSocket with 1000, after what
-// it already sent; the WebSocket closing for any reason (the service closed it after a fatal
+// Closing: the TCP client closing closes the WebSocket with 1000 (after a half-close, once the
+// service has answered what was sent, as nsqd would); the WebSocket closing for any reason (the service closed it after a fatal
 // error, the service restarted, the upgrade was refused) ends the TCP connection once the bytes
 // already received are written, so a client sees what a restart of nsqd would show it: a closed
 // connection, which its reconnect logic handles.
@@ -44,6 +44,10 @@ export const relayStats: RelayStats = { open: 0, tcpPauses: 0, wsPauses: 0 };
 
 /** After the TCP side was ended, how long a client that never closes keeps its socket. */
 const LINGER_MS = 30_000;
+/** After the client's end: the service is done answering once it has been quiet this long... */
+const QUIET_MS = 500;
+/** ...or this long after the end, whatever it still sends. */
+const END_WAIT_MS = 10_000;
 
 export function relay(tcp: Socket, opts: RelayOptions): void {
   const high = opts.highWaterMark ?? 1 << 20;
@@ -66,6 +70,7 @@ export function relay(tcp: Socket, opts: RelayOptions): void {
   let wsPaused = false;
   let tcpGone = false; // the TCP socket closed: nothing more to write to it
   let ended = false; // tcp.end() was called
+  let lastFromWs = Date.now();
 
   const endTcp = () => {
     if (ended || tcpGone) return;
@@ -108,6 +113,7 @@ export function relay(tcp: Socket, opts: RelayOptions): void {
   });
 
   ws.on("message", (data: Buffer | ArrayBuffer | Buffer[]) => {
+    lastFromWs = Date.now();
     if (tcpGone || ended) return;
     const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
     if (!tcp.write(buf) && !wsPaused) {
@@ -121,9 +127,19 @@ export function relay(tcp: Socket, opts: RelayOptions): void {
     }
   });
 
-  // The client closed its sending side (or all of it): the service gets a normal close after
-  // the bytes already read; its answers to them still reach the client until the WebSocket closes.
-  tcp.on("end", () => closeWs(1000, "client closed"));
+  // The client closed its sending side: as nsqd answers every command read before EOF, the
+  // service gets time to answer what was sent, and the WebSocket is closed (1000) once it has
+  // been quiet for QUIET_MS (at most END_WAIT_MS after the end).
+  tcp.on("end", () => {
+    const since = Date.now();
+    const check = () => {
+      if (ws.readyState !== WebSocket.OPEN && ws.readyState !== WebSocket.CONNECTING) return;
+      const now = Date.now();
+      if (ws.readyState === WebSocket.OPEN && (now - lastFromWs >= QUIET_MS || now - since >= END_WAIT_MS)) return closeWs(1000, "client closed");
+      setTimeout(check, 100).unref();
+    };
+    check();
+  });
   tcp.on("close", () => {
     tcpGone = true;
     relayStats.open--;
