@@ -112,6 +112,17 @@ const WINDOW_MAX_BYTES = 16 * 1024 * 1024;
 const READ_BATCH = 2500;
 /** Bound parameters per statement (Durable Object SQL allows 100). */
 const SQL_PARAMS = 100;
+/** Rows per INSERT: four parameters each. */
+const ROWS_PER_INSERT = SQL_PARAMS / 4;
+
+const insertStatements: string[] = [];
+/** `INSERT ... VALUES (...), (...) RETURNING id` for k rows, built once per k. */
+function insertStatement(k: number): string {
+  return (insertStatements[k] ??=
+    `INSERT OR IGNORE INTO messages (id, ts, attempts, due, body) VALUES ` +
+    Array.from({ length: k }, () => "(?, ?, 0, ?, ?)").join(", ") +
+    ` RETURNING id`);
+}
 
 /** Link messages held back waiting for a gap to fill, at most. */
 const MAX_EARLY = 1024;
@@ -233,36 +244,49 @@ export class ChannelObject extends DurableObject<Env> {
     // deleted meanwhile, and the topic drops the copy.
     if (this.topic === null) throw new Error("CHANNEL_NOT_FOUND");
     const now = Date.now();
-    const appendable = this.caughtUp;
-    let written = 0;
+    const n = batch.ids.length;
+    const due: number[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const defer = batch.defers?.[i] ?? 0;
+      due[i] = defer > 0 && batch.ts[i] + defer > now ? batch.ts[i] + defer : 0;
+      // An id at or below the cursor (an outbox retry) would be skipped by the fresh scan.
+      if (due[i] === 0 && batch.ids[i] <= this.cursor) due[i] = now;
+    }
+    // Multi-row inserts: the cost is per statement more than per row. RETURNING tells which rows
+    // are new: a retried copy that is already here is not a new message.
+    const fresh = new Uint8Array(n);
     this.ctx.storage.transactionSync(() => {
-      for (let i = 0; i < batch.ids.length; i++) {
-        const id = batch.ids[i];
-        const defer = batch.defers?.[i] ?? 0;
-        let due = defer > 0 && batch.ts[i] + defer > now ? batch.ts[i] + defer : 0;
-        // An id at or below the cursor (an outbox retry) would be skipped by the fresh scan.
-        if (due === 0 && id <= this.cursor) due = now;
-        const inserted = this.sql.exec(
-          `INSERT OR IGNORE INTO messages (id, ts, attempts, due, body) VALUES (?, ?, 0, ?, ?)`,
-          id, batch.ts[i], due, batch.bodies[i],
-        ).rowsWritten;
-        // A retried copy that is already here is not a new message.
-        if (inserted === 0) continue;
-        written++;
-        if (due > 0) {
-          if (due < this.nextDue) this.nextDue = due;
-        } else if (appendable && this.caughtUp) {
-          if (this.window.length - this.windowHead >= WINDOW_MAX_MESSAGES || this.windowBytes >= WINDOW_MAX_BYTES) {
-            this.caughtUp = false;
-          } else {
-            this.window.push({ id, hex: hexId(id), ts: batch.ts[i], attempts: 0, body: batch.bodies[i] });
-            this.windowBytes += batch.bodies[i].length;
-            this.cursor = id;
-          }
+      for (let i = 0; i < n; i += ROWS_PER_INSERT) {
+        const k = Math.min(ROWS_PER_INSERT, n - i);
+        const params: unknown[] = [];
+        for (let j = i; j < i + k; j++) params.push(batch.ids[j], batch.ts[j], due[j], batch.bodies[j]);
+        const rows = this.sql.exec<{ id: number }>(insertStatement(k), ...(params as SqlStorageValue[])).toArray();
+        if (rows.length === k) fresh.fill(1, i, i + k);
+        else {
+          const ids = new Set(rows.map((r) => r.id));
+          for (let j = i; j < i + k; j++) if (ids.has(batch.ids[j])) fresh[j] = 1;
         }
       }
     });
-    if (!appendable) this.caughtUp = false;
+    const appendable = this.caughtUp;
+    let written = 0;
+    for (let i = 0; i < n; i++) {
+      if (!fresh[i]) continue;
+      written++;
+      const id = batch.ids[i];
+      if (due[i] > 0) {
+        if (due[i] < this.nextDue) this.nextDue = due[i];
+      } else if (appendable && this.caughtUp) {
+        if (this.window.length - this.windowHead >= WINDOW_MAX_MESSAGES || this.windowBytes >= WINDOW_MAX_BYTES) {
+          this.caughtUp = false;
+        } else {
+          this.window.push({ id, hex: hexId(id), ts: batch.ts[i], attempts: 0, body: batch.bodies[i] });
+          this.windowBytes += batch.bodies[i].length;
+          this.cursor = id;
+        }
+      }
+    }
+    if (!appendable && written > 0) this.caughtUp = false;
     this.stored += written;
     this.messageCount += written;
     this.pump();
