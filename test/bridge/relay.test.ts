@@ -272,6 +272,24 @@ describe("nsqlookupd API and nsqd HTTP forwarder", () => {
     expect([missing.status, await missing.json()]).toEqual([404, { message: "NOT_FOUND" }]);
   });
 
+  it("no forwarder where the service itself is (then lookupd advertises its port), or with --no-http; --broadcast-address", async () => {
+    const svcPort = Number(new URL(svc.url).port);
+    const local = await Bridge.open(svc.url, ["--http-address", `127.0.0.1:${svcPort}`, "--broadcast-address", "bridge.local"]);
+    try {
+      expect(local.stdout).toContain(`  nsqd HTTP        the service itself, ${svc.url}\n`);
+      const body = (await (await fetch(`http://${local.lookupd}/lookup?topic=a`)).json()) as any;
+      expect(body.producers[0]).toMatchObject({ broadcast_address: "bridge.local", tcp_port: local.tcpPort, http_port: svcPort });
+    } finally {
+      await local.stop();
+    }
+    const none = await Bridge.open(svc.url, ["--no-http"]);
+    try {
+      expect(none.stdout).toContain("  nsqd HTTP        disabled (--no-http)\n");
+    } finally {
+      await none.stop();
+    }
+  });
+
   it("the nsqd HTTP port also forwards WebSocket upgrades to /ws", async () => {
     const accepted = nextSocket(svc);
     const client = new WebSocket(`ws://127.0.0.1:${bridge.httpPort}/ws`);
