@@ -95,6 +95,17 @@ export function statusError(svc: Service, what: string, status: number, body: st
   return new CommandError(`${what} answered HTTP ${status}${text ? `: ${text}` : ""}`);
 }
 
+/**
+ * A WebSocket that could not be opened, explained: a 401/403 on the upgrade is the token's
+ * fault (the HTTP check before it may be answered by something else than the upgrade).
+ */
+export function socketFailure(svc: Service, e: unknown): string {
+  const text = (e as Error)?.message ?? String(e);
+  const m = /Unexpected server response: (\d+)/.exec(text);
+  if (m && (m[1] === "401" || m[1] === "403")) return statusError(svc, svc.wsUrl, Number(m[1]), "").message;
+  return text;
+}
+
 /** fetch with the token and a timeout; an unreachable service becomes a CommandError. */
 export async function request(svc: Service, pathAndQuery: string, init: RequestInit = {}, timeoutMs = 10_000): Promise<Response> {
   const url = svc.base + pathAndQuery;

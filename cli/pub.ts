@@ -3,7 +3,7 @@
 // batches. Exit 0 once every message is stored (the server's OK), 1 if any publish failed.
 import { Producer, type NsqError } from "../src/client/index.js";
 import { isValidName } from "../src/protocol/names.js";
-import { CommandError, UsageError, integer, parse, preflight, service, serviceHelp, serviceOptions, webSocketClass } from "./common.js";
+import { CommandError, UsageError, integer, parse, preflight, service, serviceHelp, serviceOptions, socketFailure, webSocketClass, type Service } from "./common.js";
 
 export const help = `usage: nsq-edge pub <topic> [message...] [options]
 
@@ -56,7 +56,7 @@ export async function main(args: string[]): Promise<number> {
     if (messages.length) count = messages.length;
     else count = await publishStdin(producer, topic, batchSize, delimiter[0]!);
   } catch (e) {
-    throw new CommandError(publishFailure(e));
+    throw new CommandError(publishFailure(svc, e));
   } finally {
     await producer.close().catch(() => {});
   }
@@ -64,11 +64,12 @@ export async function main(args: string[]): Promise<number> {
   return 0;
 }
 
-function publishFailure(e: unknown): string {
+function publishFailure(svc: Service, e: unknown): string {
   const err = e as NsqError & { cause?: unknown };
   if (err?.name === "NsqError") return `the service refused the publish: ${err.message}`;
   if (err?.cause && (err.cause as NsqError).name === "NsqError") return `the service refused the publish: ${(err.cause as NsqError).message}`;
-  return `publish failed: ${err?.message ?? String(e)}`;
+  const why = socketFailure(svc, e);
+  return why.startsWith("the service") ? why : `publish failed: ${why}`;
 }
 
 /** Reads standard input, splits it into messages and publishes them in batches. */

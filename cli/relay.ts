@@ -31,17 +31,6 @@ export interface RelayOptions {
   log(line: string): void;
 }
 
-export interface RelayStats {
-  /** Relays open now. */
-  open: number;
-  /** TCP → WebSocket pauses so far (the WebSocket side was slow). */
-  tcpPauses: number;
-  /** WebSocket → TCP pauses so far (the TCP client was slow). */
-  wsPauses: number;
-}
-
-export const relayStats: RelayStats = { open: 0, tcpPauses: 0, wsPauses: 0 };
-
 /** After the TCP side was ended, how long a client that never closes keeps its socket. */
 const LINGER_MS = 30_000;
 /** After the client's end: the service is done answering once it has been quiet this long... */
@@ -53,7 +42,6 @@ export function relay(tcp: Socket, opts: RelayOptions): void {
   const high = opts.highWaterMark ?? 1 << 20;
   const low = high >> 2;
   const peer = `${tcp.remoteAddress}:${tcp.remotePort}`;
-  relayStats.open++;
 
   tcp.setNoDelay(true);
   tcp.pause(); // until the WebSocket is open: its bytes wait in the kernel meanwhile
@@ -107,7 +95,6 @@ export function relay(tcp: Socket, opts: RelayOptions): void {
     });
     if (!tcpPaused && queued > high) {
       tcpPaused = true;
-      relayStats.tcpPauses++;
       tcp.pause();
     }
   });
@@ -118,7 +105,6 @@ export function relay(tcp: Socket, opts: RelayOptions): void {
     const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
     if (!tcp.write(buf) && !wsPaused) {
       wsPaused = true;
-      relayStats.wsPauses++;
       ws.pause();
       tcp.once("drain", () => {
         wsPaused = false;
@@ -142,7 +128,6 @@ export function relay(tcp: Socket, opts: RelayOptions): void {
   });
   tcp.on("close", () => {
     tcpGone = true;
-    relayStats.open--;
     closeWs(1000, "client closed");
   });
   tcp.on("error", () => {

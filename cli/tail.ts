@@ -3,7 +3,7 @@
 // -n N to exit 0 after N messages. Each message is finished once written to standard output.
 import { Consumer, type Message } from "../src/client/index.js";
 import { isValidName } from "../src/protocol/names.js";
-import { CommandError, UsageError, integer, interrupted, parse, preflight, service, serviceHelp, serviceOptions, webSocketClass, writeOut } from "./common.js";
+import { CommandError, UsageError, integer, interrupted, parse, preflight, service, serviceHelp, serviceOptions, socketFailure, webSocketClass, writeOut } from "./common.js";
 
 export const help = `usage: nsq-edge tail <topic> [--channel C] [-n N] [options]
 
@@ -59,11 +59,13 @@ export async function main(args: string[]): Promise<number> {
     maxAttempts: 0,
   });
   let firstError: unknown = null;
+  let connected = false;
+  consumer.on("connect", () => (connected = true));
   consumer.on("error", (e) => {
     firstError ??= e;
-    const err = e as { name?: string; code?: string; message?: string };
-    // A refused SUB is not retried: nothing more will come.
-    if (err?.name === "NsqError" && (err.code === "E_BAD_TOPIC" || err.code === "E_BAD_CHANNEL")) done(-1);
+    // The first connection failing (after the service answered /ping) is a configuration
+    // problem, not a blip: report it. Later failures are retried, as nsq_tail does.
+    if (!connected) done(-1);
   });
   consumer.on("message", async (msg: Message) => {
     if (total > 0 && shown >= total) {
@@ -82,14 +84,12 @@ export async function main(args: string[]): Promise<number> {
     else done(-2);
   });
 
-  // Fail fast when the first connection cannot be made at all.
-  const ready = consumer.ready().then(
-    () => null,
-    (e) => e,
-  );
-  const code = await Promise.race([finished, interrupted().then(() => 0), ready.then((e) => (e ? -1 : new Promise<number>(() => {})))]);
+  const code = await Promise.race([finished, interrupted().then(() => 0)]);
   await consumer.close(5000).catch(() => {});
-  if (code === -1) throw new CommandError(`cannot subscribe to ${topic}/${channel}: ${(firstError as Error)?.message ?? "refused"}`);
+  if (code === -1) {
+    const why = socketFailure(svc, firstError);
+    throw new CommandError(why.startsWith("the service") ? why : `cannot subscribe to ${topic}/${channel}: ${why}`);
+  }
   if (code === -2) throw new CommandError("writing to standard output failed");
   return code;
 }

@@ -83,6 +83,24 @@ describe("--help and usage errors", () => {
       guard.close();
     }
   });
+
+  it("a WebSocket refused after /ping answered: pub and tail say why in one line, exit 1", async () => {
+    let status = 403;
+    const half = http.createServer((_req, res) => res.end("OK"));
+    half.on("upgrade", (_req, socket) => socket.end(`HTTP/1.1 ${status} No\r\nContent-Length: 0\r\n\r\n`));
+    await new Promise<void>((r) => half.listen(0, "127.0.0.1", r));
+    const base = `http://127.0.0.1:${(half.address() as AddressInfo).port}`;
+    try {
+      const pub = await cli(["pub", "t", "x", "--url", base, "--token", "t0"]);
+      expect([pub.code, pub.stderr]).toEqual([1, `nsq-edge pub: the service at ${base} refused the token (HTTP 403)\n`]);
+      status = 503;
+      const tail = await cli(["tail", "t", "--url", base]);
+      expect(tail.code).toBe(1);
+      expect(tail.stderr).toMatch(/^nsq-edge tail: cannot subscribe to t\/tail\d{6}#ephemeral: cannot connect to ws:\/\/\S+\/ws: Unexpected server response: 503\n$/);
+    } finally {
+      half.close();
+    }
+  });
 });
 
 describe("pub", () => {
