@@ -29,7 +29,8 @@ export async function main(args: string[]): Promise<number> {
   }
   const script = path.join(root, "scripts", "start.mjs");
   if (!existsSync(script)) throw new CommandError(`the local service needs the nsq-edge repository (no ${path.relative(process.cwd(), script)})`);
-  const child = spawn(process.execPath, [script, ...args], { cwd: root, stdio: "inherit" });
+  // In the caller's directory, so that a relative --data means what it says.
+  const child = spawn(process.execPath, [script, ...args], { stdio: "inherit" });
   // Ctrl-C reaches the child through the terminal's process group; a SIGTERM to us is passed on.
   const forward = (s: NodeJS.Signals) => child.kill(s);
   process.on("SIGINT", () => {});
