@@ -23,7 +23,7 @@ export interface RelayOptions {
   headers: Record<string, string>;
   /** Bytes queued toward the WebSocket before the TCP socket is paused. Default 1 MiB. */
   highWaterMark?: number;
-  /** Largest WebSocket message accepted from the service. Default 64 MiB. */
+  /** Largest WebSocket message accepted from the service (it may carry many message frames). Default 256 MiB. */
   maxPayload?: number;
   /** How long opening the WebSocket may take, in ms. Default 10000. */
   handshakeTimeout?: number;
@@ -50,7 +50,7 @@ export function relay(tcp: Socket, opts: RelayOptions): void {
     headers: opts.headers,
     perMessageDeflate: false,
     handshakeTimeout: opts.handshakeTimeout ?? 10_000,
-    maxPayload: opts.maxPayload ?? 64 << 20,
+    maxPayload: opts.maxPayload ?? 256 << 20,
   });
 
   let queued = 0; // bytes given to ws.send() whose write has not completed

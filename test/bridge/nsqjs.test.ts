@@ -75,6 +75,21 @@ describe("nsqjs through the bridge", () => {
     });
   });
 
+  it("large messages (1 MB each, 20 in flight at once) cross the bridge intact", async () => {
+    const topic = unique("large");
+    const w = track(await openWriter(bridge.tcpPort));
+    const bodies = Array.from({ length: 20 }, (_, i) => Buffer.alloc(1_000_000, 65 + i));
+    await Promise.all(bodies.map((b) => publish(w, topic, b)));
+    const got = new Map<number, Buffer>();
+    const r = track(await openReader(topic, "c", { lookupdHTTPAddresses: [bridge.lookupd], maxInFlight: 20 }));
+    r.on("message", (msg: nsq.Message) => {
+      got.set(msg.body[0]! - 65, msg.body);
+      msg.finish();
+    });
+    await eventually(() => expect(got.size).toBe(20), 20_000);
+    for (const [i, b] of got) expect(b.equals(bodies[i]!)).toBe(true);
+  });
+
   it("REQ with a delay: the message comes back after the delay with attempts 2", async () => {
     const topic = unique("req");
     const w = track(await openWriter(bridge.tcpPort));
