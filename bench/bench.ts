@@ -6,6 +6,7 @@
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import http from "node:http";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -47,10 +48,13 @@ class Service {
   proc!: ChildProcess;
   readonly url: string;
   readonly ws: string;
+  /** Where V2 connections go: the service's /ws, or the bridge's TCP port. */
+  dial: string;
   readonly dir = mkdtempSync(path.join(os.tmpdir(), "nsq-edge-bench-"));
   constructor(readonly port: number) {
     this.url = `http://127.0.0.1:${port}`;
     this.ws = `ws://127.0.0.1:${port}/ws`;
+    this.dial = this.ws;
   }
   async start() {
     this.proc = spawn(process.execPath, ["scripts/start.mjs", "--port", String(this.port), "--data", this.dir], {
@@ -106,38 +110,52 @@ interface Handlers {
   message?: (data: Uint8Array) => void;
 }
 
+/** A V2 connection over a WebSocket (ws://...) or, through the bridge, plain TCP (tcp://host:port). */
 class Conn {
   private reader = new FrameReader();
-  constructor(
-    readonly ws: WebSocket,
+  private constructor(
+    private readonly out: { send(d: Uint8Array): void; close(): void },
+    subscribe: (onData: (d: Buffer) => void) => void,
     handlers: Handlers,
   ) {
-    ws.on("message", (d: Buffer) => {
+    subscribe((d: Buffer) => {
       for (const f of this.reader.feed(new Uint8Array(d.buffer, d.byteOffset, d.byteLength))) {
         if (f.type === FRAME_MESSAGE) handlers.message?.(f.data);
         else if (f.type === FRAME_ERROR) throw new Error(`server error: ${frameText(f)}`);
         else if (f.type === FRAME_RESPONSE) {
           const text = frameText(f);
-          if (text === "_heartbeat_") ws.send(cmd.nop());
+          if (text === "_heartbeat_") this.send(cmd.nop());
           else handlers.response?.(text);
         }
       }
     });
   }
-  static async open(url: string, handlers: Handlers): Promise<Conn> {
-    const ws = new WebSocket(url, { perMessageDeflate: false });
-    await new Promise((resolve, reject) => {
-      ws.once("open", resolve);
-      ws.once("error", reject);
-    });
-    ws.send(cmd.MAGIC_V2);
-    return new Conn(ws, handlers);
+  static async open(address: string, handlers: Handlers): Promise<Conn> {
+    let conn: Conn;
+    if (address.startsWith("tcp://")) {
+      const [host, port] = address.slice(6).split(":");
+      const sock = net.connect({ host, port: Number(port), noDelay: true });
+      await new Promise((resolve, reject) => {
+        sock.once("connect", resolve);
+        sock.once("error", reject);
+      });
+      conn = new Conn({ send: (d) => sock.write(d), close: () => sock.end() }, (f) => sock.on("data", f), handlers);
+    } else {
+      const ws = new WebSocket(address, { perMessageDeflate: false });
+      await new Promise((resolve, reject) => {
+        ws.once("open", resolve);
+        ws.once("error", reject);
+      });
+      conn = new Conn({ send: (d) => ws.send(d), close: () => ws.close() }, (f) => ws.on("message", f), handlers);
+    }
+    conn.send(cmd.MAGIC_V2);
+    return conn;
   }
   send(data: Uint8Array) {
-    this.ws.send(data);
+    this.out.send(data);
   }
   close() {
-    this.ws.close();
+    this.out.close();
   }
 }
 
@@ -167,7 +185,7 @@ async function publish(svc: Service, topic: string, opts: { secs: number; mode: 
       let outstanding = 0; // OKs still owed
       let done!: () => void;
       const finished = new Promise<void>((r) => (done = r));
-      const conn = await Conn.open(svc.ws, {
+      const conn = await Conn.open(svc.dial, {
         response: () => {
           acked += msgsPerOk;
           outstanding--;
@@ -200,7 +218,7 @@ async function consume(svc: Service, topic: string, channel: string, target: num
   const conns = await Promise.all(
     Array.from({ length: R }, async () => {
       let fins: Uint8Array[] = [];
-      const conn: Conn = await Conn.open(svc.ws, {
+      const conn: Conn = await Conn.open(svc.dial, {
         message: (data) => {
           got++;
           fins.push(cmd.fin(new TextDecoder().decode(data.subarray(10, 26))));
@@ -275,7 +293,7 @@ async function latency(svc: Service, rate: number, secs: number) {
   const lat: number[] = [];
   // FINs of one WebSocket message leave together, as a client library sends them.
   let fins: Uint8Array[] = [];
-  const consumer: Conn = await Conn.open(svc.ws, {
+  const consumer: Conn = await Conn.open(svc.dial, {
     message: (data) => {
       const sentAt = Number(new TextDecoder().decode(data.subarray(26, 26 + 20)).trim());
       lat.push(performance.now() + performance.timeOrigin - sentAt);
@@ -289,7 +307,7 @@ async function latency(svc: Service, rate: number, secs: number) {
   });
   consumer.send(cmd.sub(topic, "c"));
   consumer.send(cmd.rdy(RDY));
-  const producer = await Conn.open(svc.ws, {});
+  const producer = await Conn.open(svc.dial, {});
   const template = new Uint8Array(SIZE).fill(120);
   // Every millisecond tick publishes what the rate owes by then, one PUB per message.
   const t0 = performance.now();
@@ -330,7 +348,7 @@ async function fanout(svc: Service, channels: number, secs: number) {
   let delivered = 0;
   const conns: Conn[] = [];
   for (let i = 0; i < channels; i++) {
-    const conn: Conn = await Conn.open(svc.ws, {
+    const conn: Conn = await Conn.open(svc.dial, {
       message: (data) => {
         delivered++;
         fins.push(cmd.fin(new TextDecoder().decode(data.subarray(10, 26))));
@@ -432,7 +450,37 @@ try {
     results.fanout = f;
     rows.push([`5. fan-out to ${opt.channels} channels, 1 consumer each`, `${fmt(f.rate)} deliveries/s`]);
   }
-  rows.push(["6. through the bridge", "n/a: the bridge does not exist yet (issue 4)"]);
+  if (wanted("bridge")) {
+    // 1 and 2 again, as a TCP client sees them through `nsq-edge bridge`.
+    const port = Number(opt.port) + 1;
+    const bridge = spawn(
+      process.execPath,
+      ["bin/nsq-edge.mjs", "bridge", "--url", svc.url, "--tcp-address", `127.0.0.1:${port}`, "--lookupd-http-address", `127.0.0.1:${port + 1}`, "--no-http"],
+      { cwd: root, stdio: ["ignore", "pipe", "inherit"] },
+    );
+    await new Promise<void>((resolve, reject) => {
+      let out = "";
+      bridge.stdout!.on("data", (d) => {
+        out += d;
+        if (out.includes(String(port))) resolve();
+      });
+      bridge.on("exit", (code) => reject(new Error(`bridge exited ${code}: ${out}`)));
+    });
+    try {
+      svc.dial = `tcp://127.0.0.1:${port}`;
+      await post(svc, "/topic/create?topic=bench-bridge", "");
+      await post(svc, "/channel/create?topic=bench-bridge&channel=c", "");
+      const p = await publish(svc, "bench-bridge", { secs: DURATION, mode: "mpub" });
+      const c = await consume(svc, "bench-bridge", "c", p.msgs);
+      results.bridge = { publish_mpub: p, consume: c };
+      rows.push([`6. bridge (TCP): publish MPUB ${BATCH}×${SIZE}B, ${W} publishers`, `${fmt(p.rate)} msgs/s, ${p.mbps.toFixed(1)} MB/s`]);
+      rows.push([`6. bridge (TCP): consume ${fmt(c.msgs)}, ${R} consumers, RDY ${RDY}`, `${fmt(c.rate)} msgs/s, ${c.mbps.toFixed(1)} MB/s`]);
+      await post(svc, "/topic/delete?topic=bench-bridge", "");
+    } finally {
+      svc.dial = svc.ws;
+      bridge.kill("SIGKILL");
+    }
+  }
 } finally {
   svc.stop();
 }
