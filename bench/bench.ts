@@ -490,6 +490,15 @@ console.log(`\nnsq-edge benchmark — ${results.cores} cores (${results.cpu}), $
 for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
 mkdirSync(path.join(root, "bench", "results"), { recursive: true });
 const file = path.join(root, "bench", "results", `${new Date().toISOString().slice(0, 10)}.json`);
-writeFileSync(file, JSON.stringify(results, null, 2) + "\n");
+// A partial run (--only) updates its workloads in the day's file and keeps the others.
+let previous: Record<string, unknown> = {};
+if (only.size > 0) {
+  try {
+    previous = JSON.parse(readFileSync(file, "utf8"));
+  } catch {
+    // no file yet
+  }
+}
+writeFileSync(file, JSON.stringify({ ...previous, ...results }, null, 2) + "\n");
 console.log(`\n${path.relative(process.cwd(), file)}`);
 process.exit(0);
