@@ -227,10 +227,11 @@ async function stats(c: C) {
   const all = await Promise.all(names.map((t) => topicStub(c.env, t).stats(channelFilter, includeClients)));
   let found: TopicStats[] = [];
   for (const t of all) if (t !== null) found.push(t);
-  if (channelFilter !== undefined) found = found.filter((t) => t.channels.length > 0);
-  let topics: TopicStats[] | null = found;
-  // nsqd answers an unknown topic filter with empty stats.
-  if (topicFilter !== undefined && topics.length === 0) topics = null;
+  // nsqd answers an unknown topic filter with empty stats (topics null); a channel filter
+  // leaves out the topics without that channel.
+  const topics = topicFilter !== undefined && found.length === 0 ? null
+    : channelFilter !== undefined ? found.filter((t) => t.channels.length > 0)
+    : found;
   const doc: Record<string, unknown> = { version: VERSION, health: "OK", start_time: START_TIME, topics };
   if (includeMem) doc.memory = MEMORY;
   // Publishers are stateless Worker requests here: nsqd's producers list has nothing to show.

@@ -686,3 +686,12 @@ describe("CORS", () => {
     expect(plain.headers.get("access-control-allow-origin")).toBeNull();
   });
 });
+
+describe("/stats filters", () => {
+  it("an existing topic with an unknown channel filter gives topics [] (null only for an unknown topic)", async () => {
+    const topic = unique("filt");
+    await post(`/topic/create?topic=${topic}`);
+    expect((await statsJson(`&topic=${topic}&channel=nope`)).topics).toEqual([]);
+    expect((await statsJson(`&topic=${unique("none")}`)).topics).toBeNull();
+  });
+});
