@@ -11,7 +11,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { config, type Config, type Env } from "../src/config";
 import { hexId, type MessageBatch } from "../src/message";
-import { errorFrame, messageFrameSize, writeMessageFrame } from "../src/protocol/frames";
+import { errorFrame, messageFrameSize, sendChunked, writeMessageFrame } from "../src/protocol/frames";
 import { decodeLink, idText, idValue, linkSeq } from "../src/protocol/link";
 import { isEphemeral } from "../src/protocol/names";
 import { topicStub } from "../src/stubs";
@@ -504,7 +504,7 @@ export class ChannelObject extends DurableObject<Env> {
       entries.push({ id: m.id, consumer: c, attempts, deliveredAt: now, deadline });
     }
     try {
-      c.ws.send(out);
+      sendChunked(c.ws, out);
     } catch {
       // The session is gone; its close event follows. The messages are ready again, unattempted.
       for (const m of entries) this.requeue({ ...m, attempts: m.attempts - 1 }, now);

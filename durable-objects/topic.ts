@@ -142,11 +142,18 @@ export class TopicObject extends DurableObject<Env> {
     }
   }
 
+  /** The publishes for one fan-out: at least one, within the message and byte bounds of an RPC. */
   private takeGroup(): Pending[] {
     let count = 0;
+    let bytes = 0;
     let n = 0;
-    while (n < this.queue.length && (n === 0 || count + this.queue[n].bodies.length <= FANOUT_MAX_MESSAGES)) {
-      count += this.queue[n].bodies.length;
+    while (n < this.queue.length) {
+      const p = this.queue[n];
+      let size = 0;
+      for (const b of p.bodies) size += b.length;
+      if (n > 0 && (count + p.bodies.length > FANOUT_MAX_MESSAGES || bytes + size > FANOUT_MAX_BYTES)) break;
+      count += p.bodies.length;
+      bytes += size;
       n++;
     }
     return this.queue.splice(0, n);

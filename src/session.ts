@@ -9,7 +9,7 @@ import type { Config, Env } from "./config";
 import { VERSION } from "./config";
 import type { ClientInfo } from "../durable-objects/channel";
 import { fatal, ProtocolError } from "./protocol/errors";
-import { errorFrame, responseFrame } from "./protocol/frames";
+import { errorFrame, responseFrame, sendChunked } from "./protocol/frames";
 import { decodeMpubBody } from "./protocol/mpub";
 import { isValidName } from "./protocol/names";
 import { BadMagicError, type Command, ParseError, V2Parser } from "./protocol/parser";
@@ -155,7 +155,7 @@ export class V2Session {
   private send(data: Uint8Array) {
     if (this.closed) return;
     try {
-      this.ws.send(data);
+      sendChunked(this.ws, data);
     } catch {
       this.shutdown();
     }

@@ -112,3 +112,15 @@ export function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 }
 
 export const frameText = (f: Frame) => decoder.decode(f.data);
+
+/**
+ * A WebSocket message carries at most this much (the platform's limit is 1 MiB). The WebSocket
+ * carries a byte stream, so frames may be cut anywhere between messages.
+ */
+export const WS_MESSAGE_MAX = 1024 * 1024;
+
+/** Sends `data` in WebSocket-sized pieces. */
+export function sendChunked(ws: { send(data: Uint8Array): void }, data: Uint8Array) {
+  if (data.length <= WS_MESSAGE_MAX) return ws.send(data);
+  for (let at = 0; at < data.length; at += WS_MESSAGE_MAX) ws.send(data.subarray(at, at + WS_MESSAGE_MAX));
+}
