@@ -60,14 +60,18 @@ export async function start({ port, host, data, vars = {}, inspectorPort }) {
     modulesRoot: path.dirname(scriptPath),
     scriptPath,
     durableObjectsPersist: path.resolve(data),
+    // Requests reach the Worker straight from workerd's socket: Miniflare's entry worker (kept on
+    // a spare port for its own use) would be one more hop per request.
+    unsafeDirectSockets: [{ host, port: Number(port) }],
     host,
-    port: Number(port),
+    port: 0,
     cf: false,
     // For profiling: `--inspect PORT` exposes workerd's V8 inspector.
     ...(inspectorPort ? { inspectorPort: Number(inspectorPort) } : {}),
     log: new Log(LogLevel.WARN),
   }));
-  const url = await mf.ready;
+  await mf.ready;
+  const url = new URL(`http://${host.includes(":") ? `[${host}]` : host}:${port}/`);
   return { mf, url };
 }
 
