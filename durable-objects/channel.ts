@@ -15,6 +15,7 @@ import { errorFrame, messageFrameSize, sendChunked, writeMessageFrame } from "..
 import { decodeLink, idText, idValue, linkSeq } from "../src/protocol/link";
 import { isEphemeral } from "../src/protocol/names";
 import { topicStub } from "../src/stubs";
+import type { ChannelStats, ClientStats } from "../src/stats";
 
 /** What the Worker's session tells the channel about its client (nsqd's ClientV2Stats fields). */
 export interface ClientInfo {
@@ -30,45 +31,7 @@ export interface ClientInfo {
   tls: boolean;
 }
 
-export interface ClientStats {
-  client_id: string;
-  hostname: string;
-  version: "V2";
-  remote_address: string;
-  state: number;
-  ready_count: number;
-  in_flight_count: number;
-  message_count: number;
-  finish_count: number;
-  requeue_count: number;
-  connect_ts: number;
-  sample_rate: number;
-  deflate: boolean;
-  snappy: boolean;
-  user_agent: string;
-  topology_zone: string;
-  topology_region: string;
-  tls: boolean;
-  tls_cipher_suite: string;
-  tls_version: string;
-  tls_negotiated_protocol: string;
-  tls_negotiated_protocol_is_mutual: boolean;
-}
 
-export interface ChannelStats {
-  channel_name: string;
-  depth: number;
-  backend_depth: number;
-  in_flight_count: number;
-  deferred_count: number;
-  message_count: number;
-  requeue_count: number;
-  timeout_count: number;
-  client_count: number;
-  clients: ClientStats[] | null;
-  paused: boolean;
-  e2e_processing_latency: { count: number; percentiles: null };
-}
 
 /** Survives hibernation with the socket. */
 interface Attachment {

@@ -6,19 +6,9 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../src/config";
 import { isEphemeral } from "../src/protocol/names";
 import type { MessageBatch } from "../src/message";
-import type { ChannelStats } from "./channel";
+import type { ChannelStats, TopicStats } from "../src/stats";
 import { channelStub, registryStub } from "../src/stubs";
 
-export interface TopicStats {
-  topic_name: string;
-  channels: ChannelStats[];
-  depth: number;
-  backend_depth: number;
-  message_count: number;
-  message_bytes: number;
-  paused: boolean;
-  e2e_processing_latency: { count: number; percentiles: null | { quantile: number; value: number }[] };
-}
 
 interface Pending {
   bodies: Uint8Array[];

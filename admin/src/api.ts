@@ -1,60 +1,9 @@
 // The service's own HTTP API, same origin: nsqd's /stats and admin endpoints, nsqlookupd's
 // /nodes and /lookup. Every call the UI makes goes through these few functions.
 
-export interface Percentile {
-  quantile: number;
-  value: number;
-}
+import type { Stats } from "../../src/stats";
 
-export interface Latency {
-  count: number;
-  percentiles: Percentile[] | null;
-}
-
-export interface ClientStats {
-  client_id: string;
-  hostname: string;
-  remote_address: string;
-  user_agent: string;
-  ready_count: number;
-  in_flight_count: number;
-  message_count: number;
-  finish_count: number;
-  requeue_count: number;
-  connect_ts: number;
-  sample_rate: number;
-}
-
-export interface ChannelStats {
-  channel_name: string;
-  depth: number;
-  in_flight_count: number;
-  deferred_count: number;
-  message_count: number;
-  requeue_count: number;
-  timeout_count: number;
-  client_count: number;
-  clients: ClientStats[] | null;
-  paused: boolean;
-  e2e_processing_latency: Latency;
-}
-
-export interface TopicStats {
-  topic_name: string;
-  channels: ChannelStats[];
-  depth: number;
-  message_count: number;
-  message_bytes: number;
-  paused: boolean;
-  e2e_processing_latency: Latency;
-}
-
-export interface Stats {
-  version: string;
-  health: string;
-  start_time: number;
-  topics: TopicStats[] | null;
-}
+export type { ChannelStats, ClientStats, Latency, Percentile, Stats, TopicStats } from "../../src/stats";
 
 export interface Producer {
   remote_address: string;

@@ -10,7 +10,7 @@ import { decodeMpubBody } from "../protocol/mpub";
 import { ProtocolError } from "../protocol/errors";
 import { isValidName } from "../protocol/names";
 import { registryStub, channelStub, topicStub } from "../stubs";
-import type { TopicStats } from "../../durable-objects/topic";
+import type { TopicStats } from "../stats";
 import { boolParam, goJson, HttpError, nsqEmpty, nsqJson, nsqText, query } from "./respond";
 import { statsText } from "./stats-text";
 

@@ -1,7 +1,6 @@
 // nsqd's plain-text /stats layout (what `curl host:4151/stats` prints), line for line.
 import { VERSION } from "../config";
-import type { TopicStats } from "../../durable-objects/topic";
-import type { ClientStats } from "../../durable-objects/channel";
+import type { ClientStats, TopicStats } from "../stats";
 
 interface StatsDoc {
   health: string;
