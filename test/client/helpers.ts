@@ -6,20 +6,9 @@ export const serviceUrl = () => inject("serviceUrl");
 /** A fresh topic name per test: the service is shared by every file. */
 export const unique = (prefix = "t") => `${prefix}-${Math.random().toString(36).slice(2, 10)}`;
 
-/** Retries `check` until it passes or `timeoutMs` runs out (then throws its last failure). */
-export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 10_000, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (e) {
-      if (Date.now() > deadline) throw e;
-      await sleep(everyMs);
-    }
-  }
-}
+import { eventually, sleep } from "../helpers/wait";
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export { eventually, sleep };
 
 /** The channel's entry in /stats?format=json, or undefined. */
 export async function channelStats(base: string, topic: string, channel: string): Promise<any> {

@@ -2,6 +2,7 @@
 // so that tests can count WebSocket messages (coalescing) and read the commands (RDY, FIN).
 import WebSocket from "ws";
 import type { Connect } from "nsq-edge/client";
+import { V2Parser } from "../../src/protocol/parser";
 
 export interface Recorder {
   connect: Connect;
@@ -27,30 +28,9 @@ export function recorder(): Recorder {
   return { connect, sockets, lines: () => sockets.flatMap((s) => commandLines(s.sent)) };
 }
 
-const BODY_VERBS = new Set(["IDENTIFY", "AUTH", "PUB", "MPUB", "DPUB"]);
-
-/** Splits a client-to-server byte stream into command lines, skipping the magic and bodies. */
+/** The command lines of a client-to-server byte stream (bodies skipped), read by the service's parser. */
 export function commandLines(chunks: Uint8Array[]): string[] {
-  let size = 0;
-  for (const c of chunks) size += c.length;
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    all.set(c, at);
-    at += c.length;
-  }
-  const out: string[] = [];
-  let pos = all.length >= 4 && new TextDecoder().decode(all.subarray(0, 4)) === "  V2" ? 4 : 0;
-  while (pos < all.length) {
-    const nl = all.indexOf(10, pos);
-    if (nl < 0) break;
-    const line = new TextDecoder().decode(all.subarray(pos, nl));
-    out.push(line);
-    pos = nl + 1;
-    if (BODY_VERBS.has(line.split(" ")[0])) {
-      const len = new DataView(all.buffer, pos, 4).getUint32(0);
-      pos += 4 + len;
-    }
-  }
-  return out;
+  const magic = chunks.length > 0 && new TextDecoder().decode(chunks[0].subarray(0, 4)) === "  V2";
+  const parser = new V2Parser({ maxMsgSize: 2 ** 31 - 1, maxBodySize: 2 ** 31 - 1 }, { magic });
+  return chunks.flatMap((c) => parser.feed(c)).map((cmd) => [cmd.name, ...cmd.params].join(" "));
 }

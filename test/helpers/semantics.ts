@@ -6,6 +6,7 @@ import type { Message } from "../../src/protocol/frames";
 import { FRAME_MESSAGE, decodeMessage, frameText } from "../../src/protocol/frames";
 import { cmd, text, type TestClient } from "./v2client";
 import { connect, http, post, statsJson } from "./workers";
+import * as wait from "./wait";
 
 export { cmd, text };
 
@@ -126,23 +127,11 @@ export async function lookupTopics(): Promise<string[]> {
   return ((await res.json()) as { topics: string[] }).topics;
 }
 
-/**
- * Retries `check` (which throws, e.g. through expect) until it passes or `timeoutMs` is over;
- * then throws its last error. Returns what `check` returned.
- */
-export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 3000, intervalMs = 25): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (e) {
-      if (Date.now() >= deadline) throw e;
-    }
-    await sleep(intervalMs);
-  }
-}
+/** `eventually` with the short defaults of tests inside workerd (3 s, every 25 ms). */
+export const eventually = <T>(check: () => T | Promise<T>, timeoutMs = 3000, everyMs = 25) =>
+  wait.eventually(check, timeoutMs, everyMs);
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const sleep = wait.sleep;
 
 /** Receives `n` messages (any other frame fails the test), FINishing each when `fin` is set. */
 export async function receive(c: TestClient, n: number, { fin = false, timeoutMs = 5000 } = {}): Promise<Message[]> {

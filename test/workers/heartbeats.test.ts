@@ -4,6 +4,7 @@ import { SELF } from "cloudflare:test";
 import { expect, it } from "vitest";
 import { FrameReader, frameText } from "../../src/protocol/frames";
 import { cmd } from "../helpers/v2client";
+import { sleep } from "../helpers/wait";
 
 async function rawSocket() {
   const res = await SELF.fetch("http://nsq.test/ws", { headers: { Upgrade: "websocket" } });
@@ -20,7 +21,6 @@ async function rawSocket() {
   return { ws, seen, closedAt: () => closedAt };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 it("sends heartbeats at the negotiated interval and closes a client that misses two", async () => {
   const s = await rawSocket();
