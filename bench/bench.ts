@@ -28,6 +28,8 @@ const { values: opt } = parseArgs({
     channels: { type: "string", default: "10" },
     only: { type: "string", default: "" },
     port: { type: "string", default: "4171" },
+    // workerd's V8 inspector on this port, for bench/profile.ts to record a CPU profile.
+    inspect: { type: "string" },
   },
 });
 const DURATION = Number(opt.duration);
@@ -57,7 +59,11 @@ class Service {
     this.dial = this.ws;
   }
   async start() {
-    this.proc = spawn(process.execPath, ["scripts/start.mjs", "--port", String(this.port), "--data", this.dir], {
+    this.proc = spawn(process.execPath, [
+      "scripts/start.mjs",
+      ...["--port", String(this.port), "--data", this.dir],
+      ...(opt.inspect ? ["--inspect", opt.inspect] : []),
+    ], {
       cwd: root,
       stdio: ["ignore", "pipe", "inherit"],
       detached: true,

@@ -2,15 +2,20 @@
 // consumers (WebSockets from the Worker's V2 sessions, hibernatable), their RDY counts and the
 // messages in flight to them.
 //
-// A message row lives from the topic's push until FIN (or the channel is emptied). Delivery does
-// not write: the in-flight set is memory, rebuilt as "everything stored is ready" after a restart,
-// so a message is either FINished or delivered again. Writes per message: one insert, one delete.
+// Storage (src/segment.ts): the topic's pushes arrive as segments of up to ~1,000 messages, and a
+// segment is stored as it came, one row, with a bitmap of its messages that are done (FINished,
+// moved or dropped) in `acks`. The row goes when all are done. A FIN chunk writes one bitmap per
+// segment it touches, so the cost per delivered message is a fraction of a statement.
+// Delivery does not write: the in-flight set is memory, rebuilt as "everything stored is ready"
+// after a restart, so a message is either FINished or delivered again.
 //
-//   fresh messages   due = 0      read in id order from `cursor` into a bounded window
-//   deferred/requeued due > 0     ready once due <= now (REQ, timeout, DPUB, disconnect)
+//   segments          fresh messages, read in id order from `cursor` into a bounded window
+//   messages (rows)   deferred and requeued messages, one row each, ready once due <= now
+//                     (DPUB, REQ, timeout, disconnect); due = 0 while in flight
 import { DurableObject } from "cloudflare:workers";
 import { config, type Config, type Env } from "../src/config";
 import { hexId, type MessageBatch } from "../src/message";
+import { packSegments, SEGMENT_DEFERRED, segmentHeader, unpackSegment, type Segment } from "../src/segment";
 import { errorFrame, messageFrameSize, sendChunked, writeMessageFrame } from "../src/protocol/frames";
 import { decodeLink, idText, idValue, linkSeq } from "../src/protocol/link";
 import { isEphemeral } from "../src/protocol/names";
@@ -52,7 +57,23 @@ interface Consumer extends Attachment {
   requeueCount: number;
 }
 
-interface Ready {
+/** A stored segment whose messages are in memory (window or in flight): which ones are done. */
+interface SegmentState {
+  id: number;
+  count: number;
+  bits: Uint8Array;
+  done: number;
+  /** An `acks` row exists for it. */
+  acked: boolean;
+}
+
+/** Where a message is stored: its segment and index, or (null) its own row in `messages`. */
+interface Place {
+  seg: SegmentState | null;
+  index: number;
+}
+
+interface Ready extends Place {
   id: number;
   /** The id as it goes on the wire, computed once. */
   hex: string;
@@ -61,7 +82,7 @@ interface Ready {
   body: Uint8Array;
 }
 
-interface InFlight {
+interface InFlight extends Place {
   id: number;
   consumer: Consumer;
   attempts: number;
@@ -73,6 +94,8 @@ interface InFlight {
 const WINDOW_MAX_MESSAGES = 5000;
 const WINDOW_MAX_BYTES = 16 * 1024 * 1024;
 const READ_BATCH = 2500;
+/** Segments read per refill query, at most. */
+const REFILL_SEGMENTS = 16;
 /** Bound parameters per statement (Durable Object SQL allows 100). */
 const SQL_PARAMS = 100;
 /** Rows per INSERT: four parameters each. */
@@ -107,10 +130,16 @@ export class ChannelObject extends DurableObject<Env> {
   private window: Ready[] = [];
   private windowHead = 0;
   private windowBytes = 0;
-  /** Every fresh row with id <= cursor has been read into the window at least once. */
+  /** Every segment with id <= cursor has been read into the window. */
   private cursor = 0;
-  /** No fresh row beyond the cursor is stored: new pushes may go straight into the window. */
+  /** No segment beyond the cursor is stored: new pushes may go straight into the window. */
   private caughtUp = false;
+  /** The highest message id stored in a segment: a push above it cannot hold a duplicate. */
+  private lastId = 0;
+  /** Segments with done messages not yet written to `acks`. */
+  private dirty = new Set<SegmentState>();
+  /** The segment last unpacked to move a message out of it, for the rest of this event. */
+  private unpacked: { id: number; seg: Segment } | null = null;
   /** Earliest `due` among stored deferred/requeued rows (Infinity: none). */
   private nextDue = Infinity;
   private stored = 0;
@@ -141,20 +170,31 @@ export class ChannelObject extends DurableObject<Env> {
       `CREATE TABLE IF NOT EXISTS messages (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, attempts INTEGER NOT NULL, due INTEGER NOT NULL, body BLOB NOT NULL)`,
     );
     this.sql.exec(`CREATE INDEX IF NOT EXISTS messages_due ON messages (due) WHERE due > 0`);
+    this.sql.exec(
+      `CREATE TABLE IF NOT EXISTS segments (id INTEGER PRIMARY KEY, last INTEGER NOT NULL, count INTEGER NOT NULL, data BLOB NOT NULL)`,
+    );
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS acks (seg INTEGER PRIMARY KEY, done INTEGER NOT NULL, bits BLOB NOT NULL)`);
+    // Rows that were in flight when the object stopped are ready again (and so are the fresh rows
+    // of the one-row-per-message layout that segments replaced).
+    this.sql.exec(`UPDATE messages SET due = ? WHERE due = 0`, Date.now());
     const meta = new Map<string, SqlStorageValue>();
     for (const row of this.sql.exec<{ key: string; value: SqlStorageValue }>(`SELECT key, value FROM meta`)) meta.set(row.key, row.value);
     this.topic = (meta.get("topic") as string | undefined) ?? null;
     this.channel = (meta.get("channel") as string | undefined) ?? null;
     this.generation = (meta.get("generation") as number | undefined) ?? 0;
     this.paused = meta.get("paused") === 1;
-    this.stored = this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM messages`).one().n;
+    const count = (q: string) => this.sql.exec<{ n: number | null }>(q).one().n ?? 0;
+    const segmented = count(`SELECT SUM(count) AS n FROM segments`) - count(`SELECT SUM(done) AS n FROM acks`);
+    this.stored = segmented + count(`SELECT COUNT(*) AS n FROM messages`);
+    this.lastId = count(`SELECT MAX(last) AS n FROM segments`);
     this.refreshNextDue();
     this.window = [];
     this.windowHead = 0;
     this.windowBytes = 0;
     this.cursor = 0;
-    this.caughtUp = this.stored === 0;
+    this.caughtUp = segmented === 0;
     this.inFlight.clear();
+    this.dirty.clear();
   }
 
   private setMeta(key: string, value: SqlStorageValue) {
@@ -201,59 +241,92 @@ export class ChannelObject extends DurableObject<Env> {
 
   // ---- messages in -----------------------------------------------------------------------
 
-  /** Stores a batch from the topic (idempotent by id) and delivers what consumers can take. */
-  push(batch: MessageBatch) {
+  /** Stores segments from the topic (idempotent by message id) and delivers what consumers can take. */
+  push(segments: Uint8Array[]) {
     // The topic adds a channel to its fan-out only after init(): a push here means it was
     // deleted meanwhile, and the topic drops the copy.
     if (this.topic === null) throw new Error("CHANNEL_NOT_FOUND");
     const now = Date.now();
-    const n = batch.ids.length;
-    const due: number[] = new Array(n);
-    for (let i = 0; i < n; i++) {
-      const defer = batch.defers?.[i] ?? 0;
-      due[i] = defer > 0 && batch.ts[i] + defer > now ? batch.ts[i] + defer : 0;
-      // An id at or below the cursor (an outbox retry) would be skipped by the fresh scan.
-      if (due[i] === 0 && batch.ids[i] <= this.cursor) due[i] = now;
+    let added = 0;
+    this.ctx.storage.transactionSync(() => {
+      for (const buf of segments) added += this.store(buf, now);
+    });
+    this.stored += added;
+    this.messageCount += added;
+    this.settle();
+  }
+
+  /** Stores one segment; returns how many of its messages are new here. */
+  private store(buf: Uint8Array, now: number): number {
+    const { count, flags, first, last } = segmentHeader(buf);
+    if (flags & SEGMENT_DEFERRED) {
+      const seg = unpackSegment(buf);
+      const due = seg.ids.map((_, i) => Math.max(seg.ts[i] + seg.defers[i], now));
+      return this.insertRows(seg, due);
     }
+    if (first > this.lastId) {
+      this.sql.exec(`INSERT INTO segments (id, last, count, data) VALUES (?, ?, ?, ?)`, first, last, count, blob(buf));
+      this.lastId = last;
+      if (this.caughtUp && !this.windowFull()) this.addToWindow(first, buf, null);
+      else this.caughtUp = false;
+      return count;
+    }
+    // A retry (the topic's outbox) may repeat messages stored here: a message whose id lies in
+    // a stored segment's range is here. The rest is stored anew, as a segment where it is above
+    // every stored one, else as rows that are ready now.
+    const ranges = [...this.sql.exec(`SELECT id, last FROM segments WHERE last >= ? AND id <= ?`, first, last).raw<[number, number]>()];
+    const seg = unpackSegment(buf);
+    const above: MessageBatch = { ids: [], ts: [], bodies: [] };
+    const below: MessageBatch = { ids: [], ts: [], bodies: [] };
+    for (let i = 0; i < count; i++) {
+      const id = seg.ids[i];
+      if (ranges.some(([a, b]) => a <= id && id <= b)) continue;
+      const to = id > this.lastId ? above : below;
+      to.ids.push(id);
+      to.ts.push(seg.ts[i]);
+      to.bodies.push(seg.bodies[i]);
+    }
+    let added = this.insertRows(below, below.ids.map(() => now));
+    for (const s of packSegments(above)) added += this.store(s, now);
+    return added;
+  }
+
+  /** Stores messages as rows of their own, ready at `due`; returns how many are new. */
+  private insertRows(batch: Pick<MessageBatch, "ids" | "ts" | "bodies">, due: number[]): number {
     // Multi-row inserts: the cost is per statement more than per row. RETURNING tells which rows
     // are new: a retried copy that is already here is not a new message.
-    const fresh = new Uint8Array(n);
-    this.ctx.storage.transactionSync(() => {
-      for (let i = 0; i < n; i += ROWS_PER_INSERT) {
-        const k = Math.min(ROWS_PER_INSERT, n - i);
-        const params: unknown[] = [];
-        for (let j = i; j < i + k; j++) params.push(batch.ids[j], batch.ts[j], due[j], batch.bodies[j]);
-        const rows = this.sql.exec<{ id: number }>(insertStatement(k), ...(params as SqlStorageValue[])).toArray();
-        if (rows.length === k) fresh.fill(1, i, i + k);
-        else {
-          const ids = new Set(rows.map((r) => r.id));
-          for (let j = i; j < i + k; j++) if (ids.has(batch.ids[j])) fresh[j] = 1;
-        }
-      }
-    });
-    const appendable = this.caughtUp;
-    let written = 0;
-    for (let i = 0; i < n; i++) {
-      if (!fresh[i]) continue;
-      written++;
-      const id = batch.ids[i];
-      if (due[i] > 0) {
-        if (due[i] < this.nextDue) this.nextDue = due[i];
-      } else if (appendable && this.caughtUp) {
-        if (this.window.length - this.windowHead >= WINDOW_MAX_MESSAGES || this.windowBytes >= WINDOW_MAX_BYTES) {
-          this.caughtUp = false;
-        } else {
-          this.window.push({ id, hex: hexId(id), ts: batch.ts[i], attempts: 0, body: batch.bodies[i] });
-          this.windowBytes += batch.bodies[i].length;
-          this.cursor = id;
-        }
-      }
+    let added = 0;
+    for (let i = 0; i < batch.ids.length; i += ROWS_PER_INSERT) {
+      const k = Math.min(ROWS_PER_INSERT, batch.ids.length - i);
+      const params: SqlStorageValue[] = [];
+      for (let j = i; j < i + k; j++) params.push(batch.ids[j], batch.ts[j], due[j], blob(batch.bodies[j]));
+      added += this.sql.exec(insertStatement(k), ...params).toArray().length;
+      for (let j = i; j < i + k; j++) if (due[j] < this.nextDue) this.nextDue = due[j];
     }
-    if (!appendable && written > 0) this.caughtUp = false;
-    this.stored += written;
-    this.messageCount += written;
-    this.pump();
-    this.armDeferred();
+    return added;
+  }
+
+  private windowFull(): boolean {
+    return this.window.length - this.windowHead >= WINDOW_MAX_MESSAGES || this.windowBytes >= WINDOW_MAX_BYTES;
+  }
+
+  /** Puts a segment's messages that are not done into the window. */
+  private addToWindow(id: number, buf: Uint8Array, acks: { done: number; bits: Uint8Array } | null) {
+    const seg = unpackSegment(buf);
+    const state: SegmentState = {
+      id,
+      count: seg.count,
+      bits: acks?.bits ?? new Uint8Array(Math.ceil(seg.count / 8)),
+      done: acks?.done ?? 0,
+      acked: acks !== null,
+    };
+    for (let i = 0; i < seg.count; i++) {
+      if (state.bits[i >> 3] & (1 << (i & 7))) continue;
+      const body = seg.bodies[i];
+      this.window.push({ id: seg.ids[i], hex: hexId(seg.ids[i]), ts: seg.ts[i], attempts: 0, body, seg: state, index: i });
+      this.windowBytes += body.length;
+    }
+    this.cursor = id;
   }
 
   // ---- consumers -------------------------------------------------------------------------
@@ -301,8 +374,7 @@ export class ChannelObject extends DurableObject<Env> {
     }
     if (finished.length) this.deleteRows(finished);
     for (const e of errors) ws.send(e);
-    this.pump();
-    this.armDeferred();
+    this.settle();
   }
 
   private run(c: Consumer, bytes: Uint8Array, finished: number[], errors: Uint8Array[]) {
@@ -315,7 +387,7 @@ export class ChannelObject extends DurableObject<Env> {
       fin: (b, at) => {
         const m = this.takeInFlight(c, b, at, "FIN", "E_FIN_FAILED", errors);
         if (m) {
-          finished.push(m.id);
+          this.finish(m, finished);
           c.finishCount++;
         }
       },
@@ -369,8 +441,7 @@ export class ChannelObject extends DurableObject<Env> {
         this.requeue(m, now);
       }
     }
-    this.pump();
-    this.armDeferred();
+    this.settle();
     if (this.consumers.size === 0 && this.channel !== null && isEphemeral(this.channel)) {
       this.ctx.waitUntil(topicStub(this.env, this.topic!).channelIdle(this.channel, this.generation));
     }
@@ -393,11 +464,70 @@ export class ChannelObject extends DurableObject<Env> {
     return m;
   }
 
-  /** Puts an in-flight message back in the queue, ready at `due` (now for an immediate retry). */
+  /** A message is done: its segment's bit, or its row (deleted with the others of the event). */
+  private finish(m: Place & { id: number }, rows: number[]) {
+    if (m.seg) {
+      this.markDone(m.seg, m.index);
+      this.stored--;
+    } else rows.push(m.id);
+  }
+
+  /**
+   * Puts an in-flight message back in the queue, ready at `due` (now for an immediate retry). A
+   * message from a segment moves to a row of its own, which carries its attempts and due time.
+   */
   private requeue(m: InFlight, due: number) {
     const at = Math.max(due, 1);
-    this.sql.exec(`UPDATE messages SET attempts = ?, due = ? WHERE id = ?`, m.attempts, at, m.id);
+    if (m.seg) {
+      const seg = this.segmentData(m.seg.id);
+      this.sql.exec(
+        `INSERT OR REPLACE INTO messages (id, ts, attempts, due, body) VALUES (?, ?, ?, ?, ?)`,
+        m.id, seg.ts[m.index], m.attempts, at, blob(seg.bodies[m.index]),
+      );
+      this.markDone(m.seg, m.index);
+    } else {
+      this.sql.exec(`UPDATE messages SET attempts = ?, due = ? WHERE id = ?`, m.attempts, at, m.id);
+    }
     if (at < this.nextDue) this.nextDue = at;
+  }
+
+  /** A stored segment, unpacked (requeues come in runs from the same segment: one read each). */
+  private segmentData(id: number): Segment {
+    if (this.unpacked?.id !== id) {
+      const [[data]] = this.sql.exec(`SELECT data FROM segments WHERE id = ?`, id).raw<[ArrayBuffer]>();
+      this.unpacked = { id, seg: unpackSegment(new Uint8Array(data)) };
+    }
+    return this.unpacked.seg;
+  }
+
+  private markDone(seg: SegmentState, index: number) {
+    const bit = 1 << (index & 7);
+    if (seg.bits[index >> 3] & bit) return;
+    seg.bits[index >> 3] |= bit;
+    seg.done++;
+    this.dirty.add(seg);
+  }
+
+  /** Writes the bitmaps changed by this event; a segment whose messages are all done goes. */
+  private flushAcks() {
+    for (const seg of this.dirty) {
+      if (seg.done >= seg.count) {
+        this.sql.exec(`DELETE FROM segments WHERE id = ?`, seg.id);
+        if (seg.acked) this.sql.exec(`DELETE FROM acks WHERE seg = ?`, seg.id);
+      } else {
+        this.sql.exec(`INSERT OR REPLACE INTO acks (seg, done, bits) VALUES (?, ?, ?)`, seg.id, seg.done, blob(seg.bits));
+        seg.acked = true;
+      }
+    }
+    this.dirty.clear();
+    this.unpacked = null;
+  }
+
+  /** The end of every event: deliver what can go, write what became done, arm the alarm. */
+  private settle() {
+    this.pump();
+    this.flushAcks();
+    this.armDeferred();
   }
 
   private deleteRows(ids: number[]) {
@@ -451,7 +581,7 @@ export class ChannelObject extends DurableObject<Env> {
     const sampled: Ready[] = [];
     for (const m of msgs) {
       // nsqd's sample_rate: a message not sampled is gone for this channel.
-      if (c.info.sample_rate > 0 && Math.floor(Math.random() * 100) > c.info.sample_rate) dropped.push(m.id);
+      if (c.info.sample_rate > 0 && Math.floor(Math.random() * 100) > c.info.sample_rate) this.finish(m, dropped);
       else sampled.push(m);
     }
     if (sampled.length === 0) return;
@@ -464,7 +594,7 @@ export class ChannelObject extends DurableObject<Env> {
     for (const m of sampled) {
       const attempts = m.attempts + 1;
       offset = writeMessageFrame(out, offset, m.ts, attempts, m.hex, m.body);
-      entries.push({ id: m.id, consumer: c, attempts, deliveredAt: now, deadline });
+      entries.push({ id: m.id, consumer: c, attempts, deliveredAt: now, deadline, seg: m.seg, index: m.index });
     }
     try {
       sendChunked(c.ws, out);
@@ -500,8 +630,6 @@ export class ChannelObject extends DurableObject<Env> {
       if (this.windowHead >= this.window.length && !this.refill(n - out.length)) break;
       const m = this.window[this.windowHead++];
       this.windowBytes -= m.body.length;
-      // Delivered already through the due path (a DPUB that came due above the cursor).
-      if (this.inFlight.has(m.id)) continue;
       out.push(m);
     }
     if (this.windowHead >= this.window.length) {
@@ -511,25 +639,35 @@ export class ChannelObject extends DurableObject<Env> {
     return out;
   }
 
-  /** Reads the next fresh rows after the cursor into the window; false when there are none. */
+  /** Reads the next segments after the cursor into the window; false when there are none. */
   private refill(want: number): boolean {
     if (this.caughtUp) return false;
-    const limit = Math.min(Math.max(want, 256), READ_BATCH);
-    const rows = this.read(`SELECT id, ts, attempts, body FROM messages WHERE id > ? AND due = 0 ORDER BY id LIMIT ?`, this.cursor, limit);
-    this.window = rows;
+    const target = Math.min(Math.max(want, 256), READ_BATCH);
+    this.window = [];
     this.windowHead = 0;
     this.windowBytes = 0;
-    for (const r of rows) this.windowBytes += r.body.length;
-    if (rows.length) this.cursor = rows[rows.length - 1].id;
-    if (rows.length < limit) this.caughtUp = true;
-    return rows.length > 0;
+    const rows = this.sql
+      .exec(
+        `SELECT s.id, s.data, a.done, a.bits FROM segments s LEFT JOIN acks a ON a.seg = s.id WHERE s.id > ? ORDER BY s.id LIMIT ?`,
+        this.cursor,
+        REFILL_SEGMENTS,
+      )
+      .raw<[number, ArrayBuffer, number | null, ArrayBuffer | null]>();
+    let read = 0;
+    for (const [id, data, done, bits] of rows) {
+      if (this.window.length >= target) break;
+      read++;
+      this.addToWindow(id, new Uint8Array(data), bits ? { done: done!, bits: new Uint8Array(bits) } : null);
+    }
+    if (read < REFILL_SEGMENTS && this.window.length < target) this.caughtUp = true;
+    return this.window.length > 0 || this.refill(want);
   }
 
   /** Rows as Ready messages (raw rows: no object per row from SQLite). */
   private read(query: string, ...bindings: SqlStorageValue[]): Ready[] {
     const out: Ready[] = [];
     for (const [id, ts, attempts, body] of this.sql.exec(query, ...bindings).raw<[number, number, number, ArrayBuffer]>()) {
-      out.push({ id, hex: hexId(id), ts, attempts, body: new Uint8Array(body) });
+      out.push({ id, hex: hexId(id), ts, attempts, body: new Uint8Array(body), seg: null, index: 0 });
     }
     return out;
   }
@@ -577,9 +715,8 @@ export class ChannelObject extends DurableObject<Env> {
         this.requeue(m, now);
       }
     }
-    this.pump();
+    this.settle();
     this.armInFlight();
-    this.armDeferred();
   }
 
   /** Deferred and requeued rows are in storage, so a durable alarm wakes the object for them. */
@@ -593,8 +730,7 @@ export class ChannelObject extends DurableObject<Env> {
   override async alarm() {
     this.alarmAt = Infinity;
     this.refreshNextDue();
-    this.pump();
-    this.armDeferred();
+    this.settle();
   }
 
   // ---- administration --------------------------------------------------------------------
@@ -603,6 +739,9 @@ export class ChannelObject extends DurableObject<Env> {
   empty(): boolean {
     if (this.topic === null) return false;
     this.sql.exec(`DELETE FROM messages`);
+    this.sql.exec(`DELETE FROM segments`);
+    this.sql.exec(`DELETE FROM acks`);
+    this.dirty.clear();
     this.stored = 0;
     this.inFlight.clear();
     for (const c of this.consumers.values()) c.inFlight = 0;
@@ -618,8 +757,7 @@ export class ChannelObject extends DurableObject<Env> {
     if (this.topic === null) return false;
     this.paused = paused;
     this.setMeta("paused", paused ? 1 : 0);
-    this.pump();
-    this.armDeferred();
+    this.settle();
     return true;
   }
 
@@ -644,6 +782,12 @@ export class ChannelObject extends DurableObject<Env> {
       e2e_processing_latency: { count: 0, percentiles: null },
     };
   }
+}
+
+/** Bytes as an SQLite value: the view's own bytes, copied when it is part of a larger buffer. */
+function blob(bytes: Uint8Array): SqlStorageValue {
+  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+  return (whole ? bytes.buffer : bytes.slice().buffer) as ArrayBuffer;
 }
 
 function fresh(ws: WebSocket) {

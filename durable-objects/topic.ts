@@ -6,6 +6,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../src/config";
 import { isEphemeral } from "../src/protocol/names";
 import type { MessageBatch } from "../src/message";
+import { packSegments } from "../src/segment";
 import type { ChannelStats, TopicStats } from "../src/stats";
 import { channelStub, registryStub } from "../src/stubs";
 
@@ -188,8 +189,10 @@ export class TopicObject extends DurableObject<Env> {
   private async fanOut(batch: MessageBatch) {
     const topic = this.name!;
     const names = [...this.channels.keys()];
+    // Packed once, the same segments go to every channel.
+    const segments = packSegments(batch);
     const results = await Promise.allSettled(
-      names.map((ch) => channelStub(this.env, topic, ch).push(batch)),
+      names.map((ch) => channelStub(this.env, topic, ch).push(segments)),
     );
     let failed = false;
     results.forEach((r, i) => {
@@ -268,7 +271,7 @@ export class TopicObject extends DurableObject<Env> {
         );
         if (batch.ids.length === 0) break;
         try {
-          await channelStub(this.env, topic, channel).push(batch);
+          await channelStub(this.env, topic, channel).push(packSegments(batch));
         } catch (e) {
           console.error(`topic ${topic}: retry to channel ${channel} failed: ${e}`);
           failed = true;

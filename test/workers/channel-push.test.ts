@@ -3,6 +3,7 @@
 import { env } from "cloudflare:workers";
 import { expect, it } from "vitest";
 import { channelStub } from "../../src/stubs";
+import { packSegments } from "../../src/segment";
 import type { Env } from "../../src/config";
 import { connect, post, statsJson, unique } from "../helpers/workers";
 import { cmd, text } from "../helpers/v2client";
@@ -17,8 +18,8 @@ it("stores and delivers a retried, overlapping batch once per message", async ()
   expect((await post(`/topic/create?topic=${topic}`)).status).toBe(200);
   expect((await post(`/channel/create?topic=${topic}&channel=c`)).status).toBe(200);
   const channel = channelStub(env as unknown as Env, topic, "c");
-  await channel.push(batch(0, 30));
-  await channel.push(batch(10, 40)); // 20 already there, 10 new, across two 25-row inserts
+  await channel.push(packSegments(batch(0, 30)));
+  await channel.push(packSegments(batch(10, 40))); // 20 already there, 10 new
   const stats = await statsJson(`&topic=${topic}`);
   expect(stats.topics[0].channels[0].depth).toBe(40);
   expect(stats.topics[0].channels[0].message_count).toBe(40);
