@@ -13,6 +13,7 @@ const { values: opt } = parseArgs({
     secs: { type: "string", default: "5" },
     out: { type: "string", default: "workerd.cpuprofile" },
     top: { type: "string", default: "40" },
+    interval: { type: "string", default: "100" }, // µs between samples
   },
 });
 
@@ -41,6 +42,7 @@ const call = (method: string, params = {}) =>
 
 await call("Profiler.enable");
 console.error("profiling");
+await call("Profiler.setSamplingInterval", { interval: Number(opt.interval) });
 await call("Profiler.start");
 await sleep(Number(opt.secs) * 1000);
 const { profile } = await call("Profiler.stop");
