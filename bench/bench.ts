@@ -445,6 +445,13 @@ try {
     rows.push([`1. publish PUB pipelined, ${W} WS publishers`, `${fmt(p.rate)} msgs/s, ${p.mbps.toFixed(1)} MB/s`]);
   }
   if (wanted("consume")) {
+    // Warm-up: the runtime's heap and allocator grow to their working size over the first few
+    // hundred thousand messages; without this, a cold process at 100k would be compared with a
+    // warm one at 1M.
+    await post(svc, "/topic/create?topic=bench-warm", "");
+    await post(svc, "/channel/create?topic=bench-warm&channel=c", "");
+    const warm = await publish(svc, "bench-warm", { secs: 3600, mode: "mpub", limit: 300_000 });
+    await consume(svc, "bench-warm", "c", warm.msgs, RDY);
     await post(svc, "/topic/create?topic=bench-sub", "");
     await post(svc, "/channel/create?topic=bench-sub&channel=c", "");
     const fill100k = await publish(svc, "bench-sub", { secs: 3600, mode: "mpub", limit: Math.min(100_000, BACKLOG) });
