@@ -110,6 +110,15 @@ function insertStatement(k: number): string {
     ` RETURNING id`);
 }
 
+/** What a push changes in memory, applied once its transaction has committed. */
+interface StorePlan {
+  added: number;
+  lastId: number;
+  /** Segments stored, in order: they join the window if it has caught up and has room. */
+  segments: { id: number; buf: Uint8Array }[];
+  nextDue: number;
+}
+
 /** Link messages held back waiting for a gap to fill, at most. */
 const MAX_EARLY = 1024;
 
@@ -169,7 +178,9 @@ export class ChannelObject extends DurableObject<Env> {
     this.sql.exec(
       `CREATE TABLE IF NOT EXISTS messages (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, attempts INTEGER NOT NULL, due INTEGER NOT NULL, body BLOB NOT NULL)`,
     );
-    this.sql.exec(`CREATE INDEX IF NOT EXISTS messages_due ON messages (due) WHERE due > 0`);
+    // Rows are only deferred, requeued or in flight (due = 0): all of them indexed by due.
+    this.sql.exec(`DROP INDEX IF EXISTS messages_due`);
+    this.sql.exec(`CREATE INDEX IF NOT EXISTS messages_by_due ON messages (due)`);
     this.sql.exec(
       `CREATE TABLE IF NOT EXISTS segments (id INTEGER PRIMARY KEY, last INTEGER NOT NULL, count INTEGER NOT NULL, data BLOB NOT NULL)`,
     );
@@ -186,7 +197,8 @@ export class ChannelObject extends DurableObject<Env> {
     const count = (q: string) => this.sql.exec<{ n: number | null }>(q).one().n ?? 0;
     const segmented = count(`SELECT SUM(count) AS n FROM segments`) - count(`SELECT SUM(done) AS n FROM acks`);
     this.stored = segmented + count(`SELECT COUNT(*) AS n FROM messages`);
-    this.lastId = count(`SELECT MAX(last) AS n FROM segments`);
+    // Above every id held here, in a segment or (moved out of a deleted segment) in a row.
+    this.lastId = Math.max(count(`SELECT MAX(last) AS n FROM segments`), count(`SELECT MAX(id) AS n FROM messages`));
     this.refreshNextDue();
     this.window = [];
     this.windowHead = 0;
@@ -247,63 +259,78 @@ export class ChannelObject extends DurableObject<Env> {
     // deleted meanwhile, and the topic drops the copy.
     if (this.topic === null) throw new Error("CHANNEL_NOT_FOUND");
     const now = Date.now();
-    let added = 0;
+    // Memory follows storage only once the transaction has committed: a push that fails midway
+    // leaves neither.
+    const plan: StorePlan = { added: 0, lastId: this.lastId, segments: [], nextDue: Infinity };
     this.ctx.storage.transactionSync(() => {
-      for (const buf of segments) added += this.store(buf, now);
+      for (const buf of segments) this.store(buf, now, plan);
     });
-    this.stored += added;
-    this.messageCount += added;
+    this.lastId = plan.lastId;
+    for (const { id, buf } of plan.segments) {
+      if (this.caughtUp && !this.windowFull()) this.addToWindow(id, buf, null);
+      else this.caughtUp = false;
+    }
+    if (plan.nextDue < this.nextDue) this.nextDue = plan.nextDue;
+    this.stored += plan.added;
+    this.messageCount += plan.added;
     this.settle();
   }
 
-  /** Stores one segment; returns how many of its messages are new here. */
-  private store(buf: Uint8Array, now: number): number {
+  /** Stores one segment, and notes in `plan` what memory needs once the transaction commits. */
+  private store(buf: Uint8Array, now: number, plan: StorePlan) {
     const { count, flags, first, last } = segmentHeader(buf);
     if (flags & SEGMENT_DEFERRED) {
       const seg = unpackSegment(buf);
       const due = seg.ids.map((_, i) => Math.max(seg.ts[i] + seg.defers[i], now));
-      return this.insertRows(seg, due);
+      this.insertRows(seg, due, plan);
+      return;
     }
-    if (first > this.lastId) {
+    if (first > plan.lastId) {
       this.sql.exec(`INSERT INTO segments (id, last, count, data) VALUES (?, ?, ?, ?)`, first, last, count, blob(buf));
-      this.lastId = last;
-      if (this.caughtUp && !this.windowFull()) this.addToWindow(first, buf, null);
-      else this.caughtUp = false;
-      return count;
+      plan.lastId = last;
+      plan.segments.push({ id: first, buf });
+      plan.added += count;
+      return;
     }
     // A retry (the topic's outbox) may repeat messages stored here: a message whose id lies in
     // a stored segment's range is here. The rest is stored anew, as a segment where it is above
-    // every stored one, else as rows that are ready now.
-    const ranges = [...this.sql.exec(`SELECT id, last FROM segments WHERE last >= ? AND id <= ?`, first, last).raw<[number, number]>()];
+    // every stored id, else as rows that are ready now (a row already here is kept, not doubled).
+    // Segments do not overlap: the one holding `first` is the last to start at or before it.
+    const ranges = [
+      ...this.sql
+        .exec(
+          `SELECT id, last FROM segments WHERE id >= (SELECT COALESCE(MAX(id), 0) FROM segments WHERE id <= ?) AND id <= ?`,
+          first,
+          last,
+        )
+        .raw<[number, number]>(),
+    ];
     const seg = unpackSegment(buf);
     const above: MessageBatch = { ids: [], ts: [], bodies: [] };
     const below: MessageBatch = { ids: [], ts: [], bodies: [] };
     for (let i = 0; i < count; i++) {
       const id = seg.ids[i];
       if (ranges.some(([a, b]) => a <= id && id <= b)) continue;
-      const to = id > this.lastId ? above : below;
+      const to = id > plan.lastId ? above : below;
       to.ids.push(id);
       to.ts.push(seg.ts[i]);
       to.bodies.push(seg.bodies[i]);
     }
-    let added = this.insertRows(below, below.ids.map(() => now));
-    for (const s of packSegments(above)) added += this.store(s, now);
-    return added;
+    this.insertRows(below, below.ids.map(() => now), plan);
+    for (const s of packSegments(above)) this.store(s, now, plan);
   }
 
-  /** Stores messages as rows of their own, ready at `due`; returns how many are new. */
-  private insertRows(batch: Pick<MessageBatch, "ids" | "ts" | "bodies">, due: number[]): number {
+  /** Stores messages as rows of their own, ready at `due`. */
+  private insertRows(batch: Pick<MessageBatch, "ids" | "ts" | "bodies">, due: number[], plan: StorePlan) {
     // Multi-row inserts: the cost is per statement more than per row. RETURNING tells which rows
     // are new: a retried copy that is already here is not a new message.
-    let added = 0;
     for (let i = 0; i < batch.ids.length; i += ROWS_PER_INSERT) {
       const k = Math.min(ROWS_PER_INSERT, batch.ids.length - i);
       const params: SqlStorageValue[] = [];
       for (let j = i; j < i + k; j++) params.push(batch.ids[j], batch.ts[j], due[j], blob(batch.bodies[j]));
-      added += this.sql.exec(insertStatement(k), ...params).toArray().length;
-      for (let j = i; j < i + k; j++) if (due[j] < this.nextDue) this.nextDue = due[j];
+      plan.added += this.sql.exec(insertStatement(k), ...params).toArray().length;
+      for (let j = i; j < i + k; j++) if (due[j] < plan.nextDue) plan.nextDue = due[j];
     }
-    return added;
   }
 
   private windowFull(): boolean {
@@ -563,7 +590,10 @@ export class ChannelObject extends DurableObject<Env> {
     // Rotate the starting consumer so that small batches spread across consumers. Only a pump
     // that sends turns it: a FIN's empty pump in between would otherwise skip every other one.
     const start = this.nextConsumer++ % ready.length;
-    const order = [...ready.slice(start), ...ready.slice(0, start)];
+    // Smallest spare RDY first (a stable sort keeps the rotation among equals): a consumer that
+    // cannot take its even share leaves the rest to those after it, which can, so every message
+    // taken is sent (the spares add up to at least what was taken).
+    const order = [...ready.slice(start), ...ready.slice(0, start)].sort((a, b) => a.rdy - a.inFlight - (b.rdy - b.inFlight));
     const now = Date.now();
     let at = 0;
     const dropped: number[] = [];

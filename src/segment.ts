@@ -4,14 +4,14 @@
 // with many channels keep up (one insert per message per channel was the limit).
 //
 //   header   u32 count, u32 flags
-//   message  f64 id, f64 ts, u32 defer (ms), u32 length, body
+//   message  f64 id, f64 ts, f64 defer (ms), u32 length, body
 import type { MessageBatch } from "./message";
 
 /** The segment's messages are deferred (DPUB): the channel keeps them as rows with a due time. */
 export const SEGMENT_DEFERRED = 1;
 
 const HEADER = 8;
-const ENTRY_HEADER = 24;
+const ENTRY_HEADER = 28;
 /** Bounds per segment: a row far under SQLite's 2 MB value limit, and a small ack bitmap. */
 export const SEGMENT_MAX_BYTES = 128 * 1024;
 export const SEGMENT_MAX_MESSAGES = 1024;
@@ -54,8 +54,8 @@ export function packSegments(batch: MessageBatch, maxBytes = SEGMENT_MAX_BYTES, 
       const body = batch.bodies[j];
       view.setFloat64(at, batch.ids[j], true);
       view.setFloat64(at + 8, batch.ts[j], true);
-      view.setUint32(at + 16, batch.defers?.[j] ?? 0, true);
-      view.setUint32(at + 20, body.length, true);
+      view.setFloat64(at + 16, batch.defers?.[j] ?? 0, true);
+      view.setUint32(at + 24, body.length, true);
       buf.set(body, at + ENTRY_HEADER);
       at += ENTRY_HEADER + body.length;
     }
@@ -73,8 +73,8 @@ export function unpackSegment(buf: Uint8Array): Segment {
   for (let j = 0; j < count; j++) {
     seg.ids[j] = view.getFloat64(at, true);
     seg.ts[j] = view.getFloat64(at + 8, true);
-    seg.defers[j] = view.getUint32(at + 16, true);
-    const length = view.getUint32(at + 20, true);
+    seg.defers[j] = view.getFloat64(at + 16, true);
+    const length = view.getUint32(at + 24, true);
     seg.bodies[j] = buf.subarray(at + ENTRY_HEADER, at + ENTRY_HEADER + length);
     at += ENTRY_HEADER + length;
   }
@@ -87,6 +87,6 @@ export function segmentHeader(buf: Uint8Array): { count: number; flags: number; 
   const count = view.getUint32(0, true);
   // The last entry's offset needs the lengths before it: walk the entry headers.
   let at = HEADER;
-  for (let j = 0; j < count - 1; j++) at += ENTRY_HEADER + view.getUint32(at + 20, true);
+  for (let j = 0; j < count - 1; j++) at += ENTRY_HEADER + view.getUint32(at + 24, true);
   return { count, flags: view.getUint32(4, true), first: view.getFloat64(HEADER, true), last: view.getFloat64(at, true) };
 }

@@ -3,6 +3,7 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Env } from "../../src/config";
+import { decodeMessage, FRAME_MESSAGE } from "../../src/protocol/frames";
 import { packSegments, SEGMENT_DEFERRED, segmentHeader, unpackSegment } from "../../src/segment";
 import { channelStub } from "../../src/stubs";
 import { cmd, text } from "../helpers/v2client";
@@ -38,6 +39,11 @@ describe("packSegments / unpackSegment", () => {
     expect(packSegments(batch(0, 10), 1 << 20, 4).map((s) => segmentHeader(s).count)).toEqual([4, 4, 2]);
     const big = { ids: [1, 2, 3], ts: [0, 0, 0], bodies: [new Uint8Array(10), new Uint8Array(500), new Uint8Array(10)] };
     expect(packSegments(big, 100).map((s) => unpackSegment(s).bodies.map((x) => x.length))).toEqual([[10], [500], [10]]);
+  });
+
+  it("keeps delays longer than 32 bits of milliseconds", () => {
+    const b = batch(0, 1, 60 * 24 * 3_600_000); // 60 days
+    expect(unpackSegment(packSegments(b)[0]).defers).toEqual([60 * 24 * 3_600_000]);
   });
 
   it("puts deferred messages in flagged segments of their own, in order", () => {
@@ -112,6 +118,59 @@ describe("a channel's segments", () => {
     // The segment went (all its messages done or moved); the requeued one is a row.
     expect(await tables(topic, "c")).toEqual({ segments: 0, acks: 0, rows: 1 });
     c.send(cmd.fin(again.id));
+    await eventually(async () => expect(await tables(topic, "c")).toEqual({ segments: 0, acks: 0, rows: 0 }));
+    c.close();
+  });
+
+  it("sends every message it takes when consumers have different spare RDY", async () => {
+    // The even share of a consumer with little spare RDY goes to the others.
+    const topic = await setup("seg-share");
+    const a = await connect();
+    const b = await connect();
+    await a.subscribe(topic, "c", 10);
+    await b.subscribe(topic, "c", 1);
+    const body = Array.from({ length: 40 }, (_, i) => `m${i}`).join("\n");
+    expect((await post(`/mpub?topic=${topic}`, body)).status).toBe(200);
+    const got: string[] = [];
+    const deadline = Date.now() + 10_000;
+    while (got.length < 40 && Date.now() < deadline) {
+      for (const c of [a, b]) {
+        const m = await c.maybeNext(50);
+        if (m && m.type === FRAME_MESSAGE) {
+          const msg = decodeMessage(m.data);
+          got.push(text(msg));
+          c.send(cmd.fin(msg.id));
+        }
+      }
+    }
+    expect(got.sort()).toEqual(Array.from({ length: 40 }, (_, i) => `m${i}`).sort());
+    await eventually(async () => expect((await statsJson(`&topic=${topic}`)).topics[0].channels[0].depth).toBe(0));
+    a.close();
+    b.close();
+  });
+
+  it("changes nothing when a push fails midway; its retry is stored once", async () => {
+    const topic = await setup("seg-fail");
+    const channel = channelStub(env as unknown as Env, topic, "c");
+    // The second segment is not a segment: the push fails after the first was stored.
+    const failed = await runInDurableObject(channel as never, (instance: { push(s: Uint8Array[]): void }) => {
+      try {
+        instance.push([...packSegments(batch(0, 5)), new Uint8Array(2)]);
+        return "stored";
+      } catch (e) {
+        return String(e);
+      }
+    });
+    expect(failed).toMatch(/RangeError/);
+    expect(await tables(topic, "c")).toEqual({ segments: 0, acks: 0, rows: 0 });
+    await channel.push(packSegments(batch(0, 5)));
+    expect((await statsJson(`&topic=${topic}`)).topics[0].channels[0].depth).toBe(5);
+    const c = await connect();
+    await c.subscribe(topic, "c", 100);
+    const got = await c.messages(5);
+    expect(got.map(text)).toEqual(batch(0, 5).ids.map((id) => `m${id}`));
+    c.send(...got.map((m) => cmd.fin(m.id)));
+    expect(await c.maybeNext(300)).toBeNull();
     await eventually(async () => expect(await tables(topic, "c")).toEqual({ segments: 0, acks: 0, rows: 0 }));
     c.close();
   });
