@@ -6,7 +6,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../src/config";
 import { isEphemeral } from "../src/protocol/names";
 import type { MessageBatch } from "../src/message";
-import { packSegments } from "../src/segment";
+import { packSegments, segmentHeader } from "../src/segment";
 import type { ChannelStats, TopicStats } from "../src/stats";
 import { channelStub, registryStub } from "../src/stubs";
 
@@ -52,14 +52,14 @@ export class TopicObject extends DurableObject<Env> {
   private load() {
     this.sql.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value)`);
     this.sql.exec(`CREATE TABLE IF NOT EXISTS channels (name TEXT PRIMARY KEY, generation INTEGER NOT NULL)`);
+    // Both hold segments (src/segment.ts) as the channels take them, keyed by first message id.
     // Messages not yet handed to channels: while paused, or before the first channel exists.
-    this.sql.exec(
-      `CREATE TABLE IF NOT EXISTS backlog (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, defer INTEGER NOT NULL, body BLOB NOT NULL)`,
-    );
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS backlog_segments (id INTEGER PRIMARY KEY, count INTEGER NOT NULL, data BLOB NOT NULL)`);
     // Copies a channel has not confirmed yet; retried by the alarm.
     this.sql.exec(
-      `CREATE TABLE IF NOT EXISTS outbox (channel TEXT NOT NULL, id INTEGER NOT NULL, ts INTEGER NOT NULL, defer INTEGER NOT NULL, body BLOB NOT NULL, PRIMARY KEY (channel, id))`,
+      `CREATE TABLE IF NOT EXISTS outbox_segments (channel TEXT NOT NULL, id INTEGER NOT NULL, count INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (channel, id))`,
     );
+    this.migrateRows();
     const meta = new Map<string, SqlStorageValue>();
     for (const row of this.sql.exec<{ key: string; value: SqlStorageValue }>(`SELECT key, value FROM meta`)) meta.set(row.key, row.value);
     this.name = (meta.get("name") as string | undefined) ?? null;
@@ -72,7 +72,47 @@ export class TopicObject extends DurableObject<Env> {
     for (const row of this.sql.exec<{ name: string; generation: number }>(`SELECT name, generation FROM channels`)) {
       this.channels.set(row.name, row.generation);
     }
-    this.backlogCount = this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM backlog`).one().n;
+    this.backlogCount = this.sql.exec<{ n: number | null }>(`SELECT SUM(count) AS n FROM backlog_segments`).one().n ?? 0;
+  }
+
+  /** Storage written with one row per message (before segments) becomes segments, in one go. */
+  private migrateRows() {
+    const tables = new Set(
+      this.sql.exec<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('backlog', 'outbox')`).toArray().map((r) => r.name),
+    );
+    const rows = (query: string, ...bindings: SqlStorageValue[]) => {
+      const batch: Required<MessageBatch> = { ids: [], ts: [], defers: [], bodies: [] };
+      for (const r of this.sql.exec<{ id: number; ts: number; defer: number; body: ArrayBuffer }>(query, ...bindings)) {
+        batch.ids.push(r.id);
+        batch.ts.push(r.ts);
+        batch.defers.push(r.defer);
+        batch.bodies.push(new Uint8Array(r.body));
+      }
+      return packSegments(batch);
+    };
+    if (tables.has("backlog")) {
+      this.insertSegments(`INSERT OR IGNORE INTO backlog_segments (id, count, data) VALUES (?, ?, ?)`, [], rows(`SELECT id, ts, defer, body FROM backlog ORDER BY id`));
+      this.sql.exec(`DROP TABLE backlog`);
+    }
+    if (tables.has("outbox")) {
+      for (const { channel } of this.sql.exec<{ channel: string }>(`SELECT DISTINCT channel FROM outbox`).toArray()) {
+        const segments = rows(`SELECT id, ts, defer, body FROM outbox WHERE channel = ? ORDER BY id`, channel);
+        this.insertSegments(`INSERT OR IGNORE INTO outbox_segments (channel, id, count, data) VALUES (?, ?, ?, ?)`, [channel], segments);
+      }
+      this.sql.exec(`DROP TABLE outbox`);
+    }
+  }
+
+  /** Inserts segments with `insert` (its leading parameters, then id, count, data); returns the message count. */
+  private insertSegments(insert: string, leading: SqlStorageValue[], segments: Uint8Array[]): number {
+    let n = 0;
+    for (const data of segments) {
+      const { first, count } = segmentHeader(data);
+      const whole = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
+      this.sql.exec(insert, ...leading, first, count, (whole ? data.buffer : data.slice().buffer) as ArrayBuffer);
+      n += count;
+    }
+    return n;
   }
 
   private setMeta(key: string, value: unknown) {
@@ -176,21 +216,26 @@ export class TopicObject extends DurableObject<Env> {
   }
 
   private async deliver(batch: MessageBatch) {
+    // Packed once: the same segments go to every channel, or into the backlog.
+    const segments = packSegments(batch);
     if (this.paused || this.channels.size === 0 || this.backlogCount > 0) {
       // Keep order: while a backlog exists, new messages queue behind it.
-      this.storeBacklog(batch);
+      this.backlogCount += this.ctx.storage.transactionSync(() =>
+        this.insertSegments(`INSERT OR IGNORE INTO backlog_segments (id, count, data) VALUES (?, ?, ?)`, [], segments),
+      );
       if (!this.paused && this.channels.size > 0) void this.drain();
+      // Publishes that arrive while this write commits form the next group (without the wait,
+      // each would be a group and a commit of its own).
+      await this.ctx.storage.sync();
       return;
     }
-    await this.fanOut(batch);
+    await this.fanOut(segments);
   }
 
-  /** Sends the batch to every channel; a channel that fails gets it through the outbox. */
-  private async fanOut(batch: MessageBatch) {
+  /** Sends segments to every channel; a channel that fails gets them through the outbox. */
+  private async fanOut(segments: Uint8Array[]) {
     const topic = this.name!;
     const names = [...this.channels.keys()];
-    // Packed once, the same segments go to every channel.
-    const segments = packSegments(batch);
     const results = await Promise.allSettled(
       names.map((ch) => channelStub(this.env, topic, ch).push(segments)),
     );
@@ -198,35 +243,14 @@ export class TopicObject extends DurableObject<Env> {
     results.forEach((r, i) => {
       // A channel deleted meanwhile needs no copy.
       if (r.status === "rejected" && this.channels.has(names[i])) {
-        console.error(`topic ${topic}: channel ${names[i]} did not take ${batch.ids.length} messages: ${r.reason}`);
-        this.storeOutbox(names[i], batch);
+        console.error(`topic ${topic}: channel ${names[i]} did not take ${segments.length} segments: ${r.reason}`);
+        this.ctx.storage.transactionSync(() =>
+          this.insertSegments(`INSERT OR IGNORE INTO outbox_segments (channel, id, count, data) VALUES (?, ?, ?, ?)`, [names[i]], segments),
+        );
         failed = true;
       }
     });
     if (failed) await this.scheduleRetry();
-  }
-
-  private storeBacklog(batch: MessageBatch) {
-    this.ctx.storage.transactionSync(() => {
-      for (let i = 0; i < batch.ids.length; i++) {
-        this.sql.exec(
-          `INSERT OR IGNORE INTO backlog (id, ts, defer, body) VALUES (?, ?, ?, ?)`,
-          batch.ids[i], batch.ts[i], batch.defers?.[i] ?? 0, batch.bodies[i],
-        );
-      }
-    });
-    this.backlogCount += batch.ids.length;
-  }
-
-  private storeOutbox(channel: string, batch: MessageBatch) {
-    this.ctx.storage.transactionSync(() => {
-      for (let i = 0; i < batch.ids.length; i++) {
-        this.sql.exec(
-          `INSERT OR IGNORE INTO outbox (channel, id, ts, defer, body) VALUES (?, ?, ?, ?, ?)`,
-          channel, batch.ids[i], batch.ts[i], batch.defers?.[i] ?? 0, batch.bodies[i],
-        );
-      }
-    });
   }
 
   private async scheduleRetry() {
@@ -241,11 +265,11 @@ export class TopicObject extends DurableObject<Env> {
       // If this object stops mid-drain, the alarm finishes the job.
       await this.scheduleRetry();
       while (!this.paused && this.channels.size > 0) {
-        const batch = readBatch(this.sql, `SELECT id, ts, defer, body FROM backlog ORDER BY id LIMIT ?`, []);
-        if (batch.ids.length === 0) break;
-        await this.fanOut(batch);
-        const last = batch.ids[batch.ids.length - 1];
-        this.backlogCount -= this.sql.exec(`DELETE FROM backlog WHERE id <= ?`, last).rowsWritten;
+        const read = readSegments(this.sql, `SELECT id, count, data FROM backlog_segments ORDER BY id`, []);
+        if (read.segments.length === 0) break;
+        await this.fanOut(read.segments);
+        this.sql.exec(`DELETE FROM backlog_segments WHERE id <= ?`, read.lastId);
+        this.backlogCount -= read.count;
       }
     } finally {
       this.draining = false;
@@ -256,28 +280,24 @@ export class TopicObject extends DurableObject<Env> {
   override async alarm() {
     if (this.name === null) return;
     const topic = this.name;
-    const channels = this.sql.exec<{ channel: string }>(`SELECT DISTINCT channel FROM outbox`).toArray();
+    const channels = this.sql.exec<{ channel: string }>(`SELECT DISTINCT channel FROM outbox_segments`).toArray();
     let failed = false;
     for (const { channel } of channels) {
       if (!this.channels.has(channel)) {
-        this.sql.exec(`DELETE FROM outbox WHERE channel = ?`, channel);
+        this.sql.exec(`DELETE FROM outbox_segments WHERE channel = ?`, channel);
         continue;
       }
       for (;;) {
-        const batch = readBatch(
-          this.sql,
-          `SELECT id, ts, defer, body FROM outbox WHERE channel = ? ORDER BY id LIMIT ?`,
-          [channel],
-        );
-        if (batch.ids.length === 0) break;
+        const read = readSegments(this.sql, `SELECT id, count, data FROM outbox_segments WHERE channel = ? ORDER BY id`, [channel]);
+        if (read.segments.length === 0) break;
         try {
-          await channelStub(this.env, topic, channel).push(packSegments(batch));
+          await channelStub(this.env, topic, channel).push(read.segments);
         } catch (e) {
           console.error(`topic ${topic}: retry to channel ${channel} failed: ${e}`);
           failed = true;
           break;
         }
-        this.sql.exec(`DELETE FROM outbox WHERE channel = ? AND id <= ?`, channel, batch.ids[batch.ids.length - 1]);
+        this.sql.exec(`DELETE FROM outbox_segments WHERE channel = ? AND id <= ?`, channel, read.lastId);
       }
     }
     if (this.backlogCount > 0 && !this.paused && this.channels.size > 0) await this.drain();
@@ -334,7 +354,7 @@ export class TopicObject extends DurableObject<Env> {
   private async forgetChannel(channel: string) {
     this.channels.delete(channel);
     this.sql.exec(`DELETE FROM channels WHERE name = ?`, channel);
-    this.sql.exec(`DELETE FROM outbox WHERE channel = ?`, channel);
+    this.sql.exec(`DELETE FROM outbox_segments WHERE channel = ?`, channel);
     await registryStub(this.env).removeChannel(this.name!, channel);
   }
 
@@ -374,7 +394,7 @@ export class TopicObject extends DurableObject<Env> {
   /** Drops the messages the topic holds itself (not its channels'), as nsqd's topic empty. */
   empty(): boolean {
     if (this.name === null) return false;
-    this.sql.exec(`DELETE FROM backlog`);
+    this.sql.exec(`DELETE FROM backlog_segments`);
     this.backlogCount = 0;
     return true;
   }
@@ -413,18 +433,18 @@ export class TopicObject extends DurableObject<Env> {
   }
 }
 
-/** Reads up to a fan-out's worth of stored messages. */
-function readBatch(sql: SqlStorage, query: string, bindings: SqlStorageValue[]): MessageBatch {
-  const batch: MessageBatch = { ids: [], ts: [], defers: [], bodies: [] };
+/** Reads stored segments in id order, up to a fan-out's worth of messages and bytes. */
+function readSegments(sql: SqlStorage, query: string, bindings: SqlStorageValue[]) {
+  const segments: Uint8Array[] = [];
+  let count = 0;
   let bytes = 0;
-  const rows = sql.exec<{ id: number; ts: number; defer: number; body: ArrayBuffer }>(query, ...bindings, FANOUT_MAX_MESSAGES);
-  for (const row of rows) {
-    batch.ids.push(row.id);
-    batch.ts.push(row.ts);
-    batch.defers!.push(row.defer);
-    batch.bodies.push(new Uint8Array(row.body));
-    bytes += row.body.byteLength;
-    if (bytes >= FANOUT_MAX_BYTES) break;
+  let lastId = 0;
+  for (const [id, n, data] of sql.exec(query, ...bindings).raw<[number, number, ArrayBuffer]>()) {
+    if (segments.length > 0 && (count + n > FANOUT_MAX_MESSAGES || bytes + data.byteLength > FANOUT_MAX_BYTES)) break;
+    segments.push(new Uint8Array(data));
+    count += n;
+    bytes += data.byteLength;
+    lastId = id;
   }
-  return batch;
+  return { segments, count, lastId };
 }

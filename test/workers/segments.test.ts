@@ -3,6 +3,7 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Env } from "../../src/config";
+import type { ChannelObject } from "../../durable-objects/channel";
 import { decodeMessage, FRAME_MESSAGE } from "../../src/protocol/frames";
 import { packSegments, SEGMENT_DEFERRED, segmentHeader, unpackSegment } from "../../src/segment";
 import { channelStub } from "../../src/stubs";
@@ -153,9 +154,9 @@ describe("a channel's segments", () => {
     const topic = await setup("seg-fail");
     const channel = channelStub(env as unknown as Env, topic, "c");
     // The second segment is not a segment: the push fails after the first was stored.
-    const failed = await runInDurableObject(channel as never, (instance: { push(s: Uint8Array[]): void }) => {
+    const failed = await runInDurableObject(channel as never, (instance) => {
       try {
-        instance.push([...packSegments(batch(0, 5)), new Uint8Array(2)]);
+        (instance as unknown as ChannelObject).push([...packSegments(batch(0, 5)), new Uint8Array(2)]);
         return "stored";
       } catch (e) {
         return String(e);
@@ -191,6 +192,32 @@ describe("a channel's segments", () => {
     c.send(...got.map((m) => cmd.fin(m.id)));
     expect(await c.maybeNext(300)).toBeNull();
     await eventually(async () => expect(await tables(topic, "c")).toEqual({ segments: 0, acks: 0, rows: 0 }));
+    c.close();
+  });
+});
+
+describe("a topic's backlog", () => {
+  it("takes over messages stored one row each by an older version", async () => {
+    const topic = unique("seg-old");
+    expect((await post(`/topic/create?topic=${topic}`)).status).toBe(200);
+    const stub = (env as unknown as Env).TOPIC.get((env as unknown as Env).TOPIC.idFromName(topic));
+    const ids = await runInDurableObject(stub as never, (instance, state: DurableObjectState) => {
+      const sql = state.storage.sql;
+      sql.exec(`CREATE TABLE backlog (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, defer INTEGER NOT NULL, body BLOB NOT NULL)`);
+      for (let i = 1; i <= 3; i++) sql.exec(`INSERT INTO backlog VALUES (?, ?, 0, ?)`, i, Date.now(), bytes(`old ${i}`).buffer as ArrayBuffer);
+      // What the constructor does when the object starts again.
+      (instance as unknown as { load(): void }).load();
+      const tables = sql.exec<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table'`).toArray().map((r) => r.name);
+      return { tables, segments: sql.exec<{ n: number }>(`SELECT SUM(count) AS n FROM backlog_segments`).one().n };
+    });
+    expect(ids.tables).not.toContain("backlog");
+    expect(ids.segments).toBe(3);
+    expect((await statsJson(`&topic=${topic}`)).topics[0].depth).toBe(3);
+
+    const c = await connect();
+    await c.subscribe(topic, "c", 10);
+    const got = await c.messages(3);
+    expect(got.map(text)).toEqual(["old 1", "old 2", "old 3"]);
     c.close();
   });
 });
