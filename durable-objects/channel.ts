@@ -1,4 +1,4 @@
-// ChannelObject: one per topic+channel. Its SQLite table is the queue; it holds the channel's
+// ChannelObject: one per topic+channel. Its SQLite tables are the queue; it holds the channel's
 // consumers (WebSockets from the Worker's V2 sessions, hibernatable), their RDY counts and the
 // messages in flight to them.
 //
