@@ -685,11 +685,11 @@ export class ChannelObject extends DurableObject<Env> {
       .raw<[number, ArrayBuffer, number | null, ArrayBuffer | null]>();
     let read = 0;
     for (const [id, data, done, bits] of rows) {
-      if (this.window.length >= target) break;
+      if (this.window.length >= target || this.windowBytes >= WINDOW_MAX_BYTES) break;
       read++;
       this.addToWindow(id, new Uint8Array(data), bits ? { done: done!, bits: new Uint8Array(bits) } : null);
     }
-    if (read < REFILL_SEGMENTS && this.window.length < target) this.caughtUp = true;
+    if (read < REFILL_SEGMENTS && this.window.length < target && this.windowBytes < WINDOW_MAX_BYTES) this.caughtUp = true;
     return this.window.length > 0 || this.refill(want);
   }
 
