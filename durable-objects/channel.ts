@@ -16,6 +16,7 @@ import { DurableObject } from "cloudflare:workers";
 import { config, type Config, type Env } from "../src/config";
 import { hexId, type MessageBatch } from "../src/message";
 import { packSegments, SEGMENT_DEFERRED, segmentHeader, unpackSegment, type Segment } from "../src/segment";
+import { blob } from "../src/sql";
 import { errorFrame, messageFrameSize, sendChunked, writeMessageFrame } from "../src/protocol/frames";
 import { decodeLink, idText, idValue, linkSeq } from "../src/protocol/link";
 import { isEphemeral } from "../src/protocol/names";
@@ -812,12 +813,6 @@ export class ChannelObject extends DurableObject<Env> {
       e2e_processing_latency: { count: 0, percentiles: null },
     };
   }
-}
-
-/** Bytes as an SQLite value: the view's own bytes, copied when it is part of a larger buffer. */
-function blob(bytes: Uint8Array): SqlStorageValue {
-  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
-  return (whole ? bytes.buffer : bytes.slice().buffer) as ArrayBuffer;
 }
 
 function fresh(ws: WebSocket) {

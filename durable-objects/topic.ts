@@ -7,6 +7,7 @@ import type { Env } from "../src/config";
 import { isEphemeral } from "../src/protocol/names";
 import type { MessageBatch } from "../src/message";
 import { packSegments, segmentHeader } from "../src/segment";
+import { blob } from "../src/sql";
 import type { ChannelStats, TopicStats } from "../src/stats";
 import { channelStub, registryStub } from "../src/stubs";
 
@@ -75,29 +76,37 @@ export class TopicObject extends DurableObject<Env> {
     this.backlogCount = this.sql.exec<{ n: number | null }>(`SELECT SUM(count) AS n FROM backlog_segments`).one().n ?? 0;
   }
 
-  /** Storage written with one row per message (before segments) becomes segments, in one go. */
+  /** Storage written with one row per message (before segments) becomes segments. */
   private migrateRows() {
     const tables = new Set(
       this.sql.exec<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('backlog', 'outbox')`).toArray().map((r) => r.name),
     );
-    const rows = (query: string, ...bindings: SqlStorageValue[]) => {
-      const batch: Required<MessageBatch> = { ids: [], ts: [], defers: [], bodies: [] };
-      for (const r of this.sql.exec<{ id: number; ts: number; defer: number; body: ArrayBuffer }>(query, ...bindings)) {
-        batch.ids.push(r.id);
-        batch.ts.push(r.ts);
-        batch.defers.push(r.defer);
-        batch.bodies.push(new Uint8Array(r.body));
+    // A fan-out's worth of rows at a time, so that a long backlog never sits in memory.
+    const migrate = (from: string, where: string, bindings: SqlStorageValue[], insert: string) => {
+      for (let after = -1; ; ) {
+        const batch: Required<MessageBatch> = { ids: [], ts: [], defers: [], bodies: [] };
+        const rows = this.sql.exec<{ id: number; ts: number; defer: number; body: ArrayBuffer }>(
+          `SELECT id, ts, defer, body FROM ${from} WHERE ${where} id > ? ORDER BY id LIMIT ?`,
+          ...bindings, after, FANOUT_MAX_MESSAGES,
+        );
+        for (const r of rows) {
+          batch.ids.push(r.id);
+          batch.ts.push(r.ts);
+          batch.defers.push(r.defer);
+          batch.bodies.push(new Uint8Array(r.body));
+        }
+        if (batch.ids.length === 0) break;
+        this.insertSegments(insert, bindings, packSegments(batch));
+        after = batch.ids[batch.ids.length - 1];
       }
-      return packSegments(batch);
     };
     if (tables.has("backlog")) {
-      this.insertSegments(`INSERT OR IGNORE INTO backlog_segments (id, count, data) VALUES (?, ?, ?)`, [], rows(`SELECT id, ts, defer, body FROM backlog ORDER BY id`));
+      migrate("backlog", "", [], `INSERT OR IGNORE INTO backlog_segments (id, count, data) VALUES (?, ?, ?)`);
       this.sql.exec(`DROP TABLE backlog`);
     }
     if (tables.has("outbox")) {
       for (const { channel } of this.sql.exec<{ channel: string }>(`SELECT DISTINCT channel FROM outbox`).toArray()) {
-        const segments = rows(`SELECT id, ts, defer, body FROM outbox WHERE channel = ? ORDER BY id`, channel);
-        this.insertSegments(`INSERT OR IGNORE INTO outbox_segments (channel, id, count, data) VALUES (?, ?, ?, ?)`, [channel], segments);
+        migrate("outbox", "channel = ? AND", [channel], `INSERT OR IGNORE INTO outbox_segments (channel, id, count, data) VALUES (?, ?, ?, ?)`);
       }
       this.sql.exec(`DROP TABLE outbox`);
     }
@@ -108,8 +117,7 @@ export class TopicObject extends DurableObject<Env> {
     let n = 0;
     for (const data of segments) {
       const { first, count } = segmentHeader(data);
-      const whole = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
-      this.sql.exec(insert, ...leading, first, count, (whole ? data.buffer : data.slice().buffer) as ArrayBuffer);
+      this.sql.exec(insert, ...leading, first, count, blob(data));
       n += count;
     }
     return n;

@@ -1,6 +1,6 @@
 // Segments: the topic packs messages once, a channel stores each segment as one row with a
 // bitmap of done messages, and removes the row when all are done.
-import { env, runInDurableObject } from "cloudflare:test";
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Env } from "../../src/config";
 import type { ChannelObject } from "../../durable-objects/channel";
@@ -196,28 +196,42 @@ describe("a channel's segments", () => {
   });
 });
 
-describe("a topic's backlog", () => {
-  it("takes over messages stored one row each by an older version", async () => {
+describe("a topic's backlog and outbox", () => {
+  it("take over messages stored one row each by an older version", async () => {
     const topic = unique("seg-old");
     expect((await post(`/topic/create?topic=${topic}`)).status).toBe(200);
     const stub = (env as unknown as Env).TOPIC.get((env as unknown as Env).TOPIC.idFromName(topic));
-    const ids = await runInDurableObject(stub as never, (instance, state: DurableObjectState) => {
+    const old = (sql: SqlStorage, table: string, lead: SqlStorageValue[], from: number) => {
+      for (let i = from; i < from + 3; i++) {
+        sql.exec(`INSERT INTO ${table} VALUES (${lead.map(() => "?, ").join("")}?, ?, 0, ?)`, ...lead, i, Date.now(), bytes(`${table} ${i}`).buffer as ArrayBuffer);
+      }
+    };
+    const after = await runInDurableObject(stub as never, (instance, state: DurableObjectState) => {
       const sql = state.storage.sql;
       sql.exec(`CREATE TABLE backlog (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, defer INTEGER NOT NULL, body BLOB NOT NULL)`);
-      for (let i = 1; i <= 3; i++) sql.exec(`INSERT INTO backlog VALUES (?, ?, 0, ?)`, i, Date.now(), bytes(`old ${i}`).buffer as ArrayBuffer);
+      sql.exec(`CREATE TABLE outbox (channel TEXT NOT NULL, id INTEGER NOT NULL, ts INTEGER NOT NULL, defer INTEGER NOT NULL, body BLOB NOT NULL, PRIMARY KEY (channel, id))`);
+      old(sql, "backlog", [], 1);
+      old(sql, "outbox", ["c"], 11);
       // What the constructor does when the object starts again.
       (instance as unknown as { load(): void }).load();
-      const tables = sql.exec<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table'`).toArray().map((r) => r.name);
-      return { tables, segments: sql.exec<{ n: number }>(`SELECT SUM(count) AS n FROM backlog_segments`).one().n };
+      const n = (q: string) => sql.exec<{ n: number }>(q).one().n;
+      return {
+        tables: sql.exec<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table'`).toArray().map((r) => r.name),
+        backlog: n(`SELECT SUM(count) AS n FROM backlog_segments`),
+        outbox: n(`SELECT SUM(count) AS n FROM outbox_segments WHERE channel = 'c'`),
+      };
     });
-    expect(ids.tables).not.toContain("backlog");
-    expect(ids.segments).toBe(3);
+    expect(after.tables).not.toContain("backlog");
+    expect(after.tables).not.toContain("outbox");
+    expect(after).toMatchObject({ backlog: 3, outbox: 3 });
     expect((await statsJson(`&topic=${topic}`)).topics[0].depth).toBe(3);
 
+    // The channel gets the backlog when it is created, and the outbox when the alarm retries it.
     const c = await connect();
     await c.subscribe(topic, "c", 10);
-    const got = await c.messages(3);
-    expect(got.map(text)).toEqual(["old 1", "old 2", "old 3"]);
+    expect((await c.messages(3)).map(text)).toEqual(["backlog 1", "backlog 2", "backlog 3"]);
+    expect(await runDurableObjectAlarm(stub as never)).toBe(true);
+    expect((await c.messages(3)).map(text).sort()).toEqual(["outbox 11", "outbox 12", "outbox 13"]);
     c.close();
   });
 });
