@@ -13,8 +13,8 @@ export const SEGMENT_DEFERRED = 1;
 const HEADER = 8;
 const ENTRY_HEADER = 28;
 /** Bounds per segment: a row far under SQLite's 2 MB value limit, and a small ack bitmap. */
-export const SEGMENT_MAX_BYTES = 128 * 1024;
-export const SEGMENT_MAX_MESSAGES = 1024;
+const SEGMENT_MAX_BYTES = 128 * 1024;
+const SEGMENT_MAX_MESSAGES = 1024;
 
 export interface Segment {
   count: number;
