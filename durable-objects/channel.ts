@@ -267,8 +267,9 @@ export class ChannelObject extends DurableObject<Env> {
       for (const buf of segments) this.store(buf, now, plan);
     });
     this.lastId = plan.lastId;
+    // Without consumers nothing is read into memory: a channel nobody reads holds no window.
     for (const { id, buf } of plan.segments) {
-      if (this.caughtUp && !this.windowFull()) this.addToWindow(id, buf, null);
+      if (this.caughtUp && this.consumers.size > 0 && !this.windowFull()) this.addToWindow(id, buf, null);
       else this.caughtUp = false;
     }
     if (plan.nextDue < this.nextDue) this.nextDue = plan.nextDue;
