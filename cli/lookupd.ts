@@ -5,23 +5,13 @@
 // the bridge. Routing answers as nsqlookupd's router does (404 NOT_FOUND, 405 with Allow).
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { hostname } from "node:os";
+import type { PeerInfo } from "../src/lookupd.js";
 import { reason, type Service } from "./common.js";
 
 export interface Advertised {
   broadcastAddress: string;
   tcpPort: number;
   httpPort: number;
-}
-
-interface PeerInfo {
-  remote_address: string;
-  hostname: string;
-  broadcast_address: string;
-  tcp_port: number;
-  http_port: number;
-  version: string;
-  topology_zone: string;
-  topology_region: string;
 }
 
 const V1 = { "X-NSQ-Content-Type": "nsq; version=1.0" };

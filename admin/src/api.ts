@@ -1,29 +1,12 @@
 // The service's own HTTP API, same origin: nsqd's /stats and admin endpoints, nsqlookupd's
 // /nodes and /lookup. Every call the UI makes goes through these few functions.
 
+import type { Lookup, Nodes } from "../../src/lookupd";
 import type { Stats } from "../../src/stats";
 
 export type { ChannelStats, ClientStats, Latency, Percentile, Stats, TopicStats } from "../../src/stats";
 
-export interface Producer {
-  remote_address: string;
-  hostname: string;
-  broadcast_address: string;
-  tcp_port: number;
-  http_port: number;
-  version: string;
-  topics?: string[];
-  tombstones?: boolean[];
-}
-
-export interface Nodes {
-  producers: Producer[];
-}
-
-export interface Lookup {
-  channels: string[];
-  producers: Producer[];
-}
+export type { Lookup, NodeInfo, Nodes, PeerInfo } from "../../src/lookupd";
 
 /** An answer other than 2xx: nsqd's {"message": "..."} when there is one. */
 export class ApiError extends Error {

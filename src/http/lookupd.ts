@@ -7,6 +7,7 @@ import { VERSION, type Env } from "../config";
 import { registryStub } from "../stubs";
 import { HttpError, nsqJson, query } from "./respond";
 import type { RouteFn } from "./nsqd";
+import type { Lookup, Nodes, PeerInfo } from "../lookupd";
 
 type C = Context<{ Bindings: Env }>;
 
@@ -22,7 +23,7 @@ export function lookupdRoutes(route: RouteFn) {
 }
 
 /** This service as nsqlookupd describes an nsqd (PeerInfo). */
-export function producer(c: C) {
+export function producer(c: C): PeerInfo {
   const url = new URL(c.req.url);
   const port = url.port ? Number(url.port) : url.protocol === "https:" ? 443 : 80;
   return {
@@ -42,10 +43,10 @@ async function lookup(c: C) {
   if (topic === undefined) throw new HttpError(400, "MISSING_ARG_TOPIC");
   const registry = registryStub(c.env);
   if (!(await registry.hasTopic(topic))) throw new HttpError(404, "TOPIC_NOT_FOUND");
-  return nsqJson({ channels: await registry.channels(topic), producers: [producer(c)] });
+  return nsqJson({ channels: await registry.channels(topic), producers: [producer(c)] } satisfies Lookup);
 }
 
 async function nodes(c: C) {
   const topics = await registryStub(c.env).topics();
-  return nsqJson({ producers: [{ ...producer(c), tombstones: topics.map(() => false), topics }] });
+  return nsqJson({ producers: [{ ...producer(c), tombstones: topics.map(() => false), topics }] } satisfies Nodes);
 }
