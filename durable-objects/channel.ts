@@ -95,6 +95,9 @@ interface InFlight extends Place {
 const WINDOW_MAX_MESSAGES = 5000;
 const WINDOW_MAX_BYTES = 16 * 1024 * 1024;
 const READ_BATCH = 2500;
+/** Done bits wait at most this long to be written, or until this many segments have some. */
+const ACK_DELAY_MS = 10;
+const ACK_MAX_SEGMENTS = 64;
 /** Segments read per refill query, at most. */
 const REFILL_SEGMENTS = 16;
 /** Bound parameters per statement (Durable Object SQL allows 100). */
@@ -148,6 +151,10 @@ export class ChannelObject extends DurableObject<Env> {
   private lastId = 0;
   /** Segments with done messages not yet written to `acks`. */
   private dirty = new Set<SegmentState>();
+  /** Writes them soon (FINs alone), unless an event with writes of its own does first. */
+  private ackTimer: ReturnType<typeof setTimeout> | null = null;
+  /** This event wrote (a push, a move to a row): its done bits go in the same commit. */
+  private writing = false;
   /** The segment last unpacked to move a message out of it, for the rest of this event. */
   private unpacked: { id: number; seg: Segment } | null = null;
   /** Earliest `due` among stored deferred/requeued rows (Infinity: none). */
@@ -275,6 +282,7 @@ export class ChannelObject extends DurableObject<Env> {
     if (plan.nextDue < this.nextDue) this.nextDue = plan.nextDue;
     this.stored += plan.added;
     this.messageCount += plan.added;
+    this.writing = true;
     this.settle();
   }
 
@@ -514,6 +522,8 @@ export class ChannelObject extends DurableObject<Env> {
         m.id, seg.ts[m.index], m.attempts, at, blob(seg.bodies[m.index]),
       );
       this.markDone(m.seg, m.index);
+      // The row and its segment's bit commit together, or the message would be in both.
+      this.writing = true;
     } else {
       this.sql.exec(`UPDATE messages SET attempts = ?, due = ? WHERE id = ?`, m.attempts, at, m.id);
     }
@@ -537,8 +547,10 @@ export class ChannelObject extends DurableObject<Env> {
     this.dirty.add(seg);
   }
 
-  /** Writes the bitmaps changed by this event; a segment whose messages are all done goes. */
+  /** Writes the changed bitmaps; a segment whose messages are all done goes. */
   private flushAcks() {
+    if (this.ackTimer) clearTimeout(this.ackTimer);
+    this.ackTimer = null;
     for (const seg of this.dirty) {
       if (seg.done >= seg.count) {
         this.sql.exec(`DELETE FROM segments WHERE id = ?`, seg.id);
@@ -549,13 +561,23 @@ export class ChannelObject extends DurableObject<Env> {
       }
     }
     this.dirty.clear();
-    this.unpacked = null;
   }
 
-  /** The end of every event: deliver what can go, write what became done, arm the alarm. */
+  /**
+   * The end of every event: deliver what can go, write what became done, arm the alarm.
+   *
+   * Bits set by FINs alone wait up to ACK_DELAY_MS for company: every write holds back what the
+   * object sends next (the output gate) until it is durable, so a commit per burst of FINs
+   * would delay the deliveries behind it. A FIN not yet written when the object crashes is
+   * delivered again (at-least-once, as nsqd); /stats writes them first, so what it counts as
+   * finished is durable.
+   */
   private settle() {
     this.pump();
-    this.flushAcks();
+    if (this.writing || this.dirty.size >= ACK_MAX_SEGMENTS) this.flushAcks();
+    else if (this.dirty.size > 0 && !this.ackTimer) this.ackTimer = setTimeout(() => this.flushAcks(), ACK_DELAY_MS);
+    this.writing = false;
+    this.unpacked = null;
     this.armDeferred();
   }
 
@@ -774,6 +796,8 @@ export class ChannelObject extends DurableObject<Env> {
     this.sql.exec(`DELETE FROM segments`);
     this.sql.exec(`DELETE FROM acks`);
     this.dirty.clear();
+    if (this.ackTimer) clearTimeout(this.ackTimer);
+    this.ackTimer = null;
     this.stored = 0;
     this.inFlight.clear();
     for (const c of this.consumers.values()) c.inFlight = 0;
@@ -795,6 +819,7 @@ export class ChannelObject extends DurableObject<Env> {
 
   stats(includeClients = true): ChannelStats | null {
     if (this.channel === null) return null;
+    this.flushAcks();
     const now = Date.now();
     const deferred = this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM messages WHERE due > ?`, now).one().n;
     const depth = Math.max(0, this.stored - this.inFlight.size - deferred);
