@@ -427,12 +427,23 @@ const results: Record<string, unknown> = {
 const rows: [string, string][] = [];
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 
-const svc = new Service(Number(opt.port));
-await svc.start();
-try {
-  if (wanted("publish")) {
-    // One topic per run, each with one channel; none deleted (deleting millions of rows would
-    // still be running under the next workload).
+/**
+ * Each workload gets a fresh service (process and state directory): millions of messages stored
+ * by one workload, and the heap they grew, would otherwise weigh on the next one's figures
+ * (measured: /pub 2,500 – 2,700 req/s alone, 1,600 – 2,200 after the publish workloads).
+ */
+async function withService(fn: (svc: Service) => Promise<void>) {
+  const svc = new Service(Number(opt.port));
+  await svc.start();
+  try {
+    await fn(svc);
+  } finally {
+    svc.stop();
+  }
+}
+
+if (wanted("publish")) {
+  await withService(async (svc) => {
     for (const t of ["bench-mpub", "bench-pub"]) {
       await post(svc, `/topic/create?topic=${t}`, "");
       await post(svc, `/channel/create?topic=${t}&channel=c`, "");
@@ -443,8 +454,10 @@ try {
     const p = await publish(svc, "bench-pub", { secs: DURATION, mode: "pub" });
     results.publish_pub = p;
     rows.push([`1. publish PUB pipelined, ${W} WS publishers`, `${fmt(p.rate)} msgs/s, ${p.mbps.toFixed(1)} MB/s`]);
-  }
-  if (wanted("consume")) {
+  });
+}
+if (wanted("consume")) {
+  await withService(async (svc) => {
     // Warm-up: the runtime's heap and allocator grow to their working size over the first few
     // hundred thousand messages; without this, a cold process at 100k would be compared with a
     // warm one at 1M.
@@ -474,9 +487,10 @@ try {
       `7. workerd RSS: backlog ${fmt(fill100k.msgs)} / ${fmt(fill100k.msgs + fill.msgs)} / peak while consuming`,
       `${memAt100k.workerd} / ${memAtFull.workerd} / ${peakDuring} MB (Miniflare's Node parent: ${memAtFull.node} MB)`,
     ]);
-    // (not deleted: removing a million rows would still be running under the next workload)
-  }
-  if (wanted("http")) {
+  });
+}
+if (wanted("http")) {
+  await withService(async (svc) => {
     await post(svc, "/topic/create?topic=bench-http", "");
     await post(svc, "/channel/create?topic=bench-http&channel=c", "");
     const conns = Number(opt["http-connections"]);
@@ -487,19 +501,24 @@ try {
     const hm = await httpLoad(svc, "/mpub?topic=bench-http", lines, conns, DURATION);
     results.http_mpub = { ...hm, msgs_per_s: hm.rate * BATCH };
     rows.push([`3. HTTP /mpub ${BATCH} msgs, ${conns} connections`, `${fmt(hm.rate)} req/s = ${fmt(hm.rate * BATCH)} msgs/s`]);
-    await post(svc, "/topic/delete?topic=bench-http", "");
-  }
-  if (wanted("latency")) {
+  });
+}
+if (wanted("latency")) {
+  await withService(async (svc) => {
     const l = await latency(svc, Number(opt["latency-rate"]), DURATION);
     results.latency = l;
     rows.push([`4. e2e latency at ${fmt(l.rate)} msgs/s (PUB → delivery)`, `p50 ${l.p50} ms, p99 ${l.p99} ms, p99.9 ${l.p999} ms`]);
-  }
-  if (wanted("fanout")) {
+  });
+}
+if (wanted("fanout")) {
+  await withService(async (svc) => {
     const f = await fanout(svc, Number(opt.channels), DURATION);
     results.fanout = f;
     rows.push([`5. fan-out to ${opt.channels} channels, 1 consumer each`, `${fmt(f.rate)} deliveries/s`]);
-  }
-  if (wanted("bridge")) {
+  });
+}
+if (wanted("bridge")) {
+  await withService(async (svc) => {
     // 1 and 2 again, as a TCP client sees them through `nsq-edge bridge`.
     const port = Number(opt.port) + 1;
     const bridge = spawn(
@@ -524,14 +543,10 @@ try {
       results.bridge = { publish_mpub: p, consume: c };
       rows.push([`6. bridge (TCP): publish MPUB ${BATCH}×${SIZE}B, ${W} publishers`, `${fmt(p.rate)} msgs/s, ${p.mbps.toFixed(1)} MB/s`]);
       rows.push([`6. bridge (TCP): consume ${fmt(c.msgs)}, ${R} consumers, RDY ${RDY}`, `${fmt(c.rate)} msgs/s, ${c.mbps.toFixed(1)} MB/s`]);
-      await post(svc, "/topic/delete?topic=bench-bridge", "");
     } finally {
-      svc.dial = svc.ws;
       bridge.kill("SIGKILL");
     }
-  }
-} finally {
-  svc.stop();
+  });
 }
 
 const width = Math.max(...rows.map(([k]) => k.length));
