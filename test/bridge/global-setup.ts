@@ -5,11 +5,7 @@ import { Service } from "../e2e/service";
 // @ts-expect-error: a plain .mjs script without types
 import { build } from "../../scripts/build-cli.mjs";
 
-declare module "vitest" {
-  export interface ProvidedContext {
-    serviceUrl: string;
-  }
-}
+// (serviceUrl is declared in ../helpers/service.ts, where the tests read it.)
 
 export default async function setup(project: TestProject) {
   await build();

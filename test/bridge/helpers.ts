@@ -2,28 +2,16 @@
 // nsq-edge` runs it), the bridge on ports of its own choosing, nsqjs made awaitable, polling.
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
-import { expect, inject } from "vitest";
+import { expect } from "vitest";
 import * as nsq from "nsqjs";
+import { channelStats } from "../helpers/service";
+import { eventually, sleep } from "../helpers/wait";
 
 export const root = path.resolve(import.meta.dirname, "..", "..");
 export const bin = path.join(root, "bin", "nsq-edge.mjs");
 
-export const serviceUrl = () => inject("serviceUrl");
-
-/** A fresh name per test: the service is shared by every file. */
-export const unique = (prefix = "t") => `${prefix}-${Math.random().toString(36).slice(2, 10)}`;
-
-import { eventually, sleep } from "../helpers/wait";
-
+export { channelStats, serviceUrl, unique } from "../helpers/service";
 export { eventually, sleep };
-
-/** The channel's entry in the service's /stats?format=json, or undefined. */
-export async function channelStats(base: string, topic: string, channel: string): Promise<any> {
-  const res = await fetch(`${base}/stats?format=json&topic=${encodeURIComponent(topic)}&include_clients=true`);
-  const stats = (await res.json()) as any;
-  const t = stats.topics?.find((x: any) => x.topic_name === topic);
-  return t?.channels.find((c: any) => c.channel_name === channel);
-}
 
 export interface CliResult {
   code: number | null;

@@ -2,11 +2,7 @@
 import type { TestProject } from "vitest/node";
 import { Service } from "../e2e/service";
 
-declare module "vitest" {
-  export interface ProvidedContext {
-    serviceUrl: string;
-  }
-}
+// (serviceUrl is declared in ../helpers/service.ts, where the tests read it.)
 
 export default async function setup(project: TestProject) {
   const svc = await Service.create();
