@@ -56,6 +56,8 @@ export class V2Session {
   private closed = false;
   /** A fatal error is on its way out: like nsqd, read nothing more from this client. */
   private stopped = false;
+  /** A publish failed: its error closes the connection, so nothing queued behind it is sent. */
+  private publishFailed = false;
   /** Heartbeats sent since the client last sent anything. */
   private unanswered = 0;
   private heartbeatTimer: ReturnType<typeof setInterval> | null = null;
@@ -198,6 +200,7 @@ export class V2Session {
   // ---- commands --------------------------------------------------------------------------
 
   private exec(cmd: Command, groups: Map<string, PublishGroup>, linkOut: LinkCommand[]) {
+    if (cmd.head) return this.checkHead(cmd);
     switch (cmd.name) {
       case "IDENTIFY":
         return this.respond(this.identify(cmd));
@@ -229,14 +232,33 @@ export class V2Session {
     }
   }
 
+  /**
+   * A body command whose body has not arrived: nsqd checks its line before reading the size, so
+   * what the line alone decides is answered now, not when (or if) the body comes.
+   */
+  private checkHead(cmd: Command) {
+    switch (cmd.name) {
+      case "IDENTIFY":
+        return this.identifyLine();
+      case "AUTH":
+        return this.authLine(cmd);
+      default:
+        this.publishLine(cmd);
+    }
+  }
+
   private checkBody(cmd: Command, code: string, what: string, limit: number, tooBig: string) {
     const len = cmd.bodyLen ?? 0;
     if (len <= 0) throw fatal(code, `${cmd.name} invalid ${what} size ${len}`);
     if (len > limit) throw fatal(code, `${cmd.name} ${tooBig} ${len} > ${limit}`);
   }
 
-  private identify(cmd: Command): Uint8Array {
+  private identifyLine() {
     if (this.state !== "init") throw fatal("E_INVALID", "cannot IDENTIFY in current state");
+  }
+
+  private identify(cmd: Command): Uint8Array {
+    this.identifyLine();
     this.checkBody(cmd, "E_BAD_BODY", "body", this.cfg.maxBodySize, "body too big");
     let data: Record<string, unknown>;
     try {
@@ -315,9 +337,13 @@ export class V2Session {
     );
   }
 
-  private auth(cmd: Command) {
+  private authLine(cmd: Command) {
     if (this.state !== "init") throw fatal("E_INVALID", "cannot AUTH in current state");
     if (cmd.params.length !== 0) throw fatal("E_INVALID", "AUTH invalid number of parameters");
+  }
+
+  private auth(cmd: Command) {
+    this.authLine(cmd);
     this.checkBody(cmd, "E_BAD_BODY", "body", this.cfg.maxBodySize, "body too big");
     throw fatal("E_AUTH_DISABLED", "AUTH disabled");
   }
@@ -449,8 +475,8 @@ export class V2Session {
     linkOut.push({ op: "REQ", id, delayMs: Math.min(ms, this.cfg.maxReqTimeout) });
   }
 
-  /** Checks a PUB, MPUB or DPUB and adds it to this chunk's group for its topic. */
-  private queuePublish(cmd: Command, groups: Map<string, PublishGroup>) {
+  /** The line of a PUB, MPUB or DPUB, checked as nsqd does before it reads the body: topic and delay. */
+  private publishLine(cmd: Command): { topic: string; deferMs: number } {
     const verb = cmd.name;
     const minParams = verb === "DPUB" ? 2 : 1;
     if (cmd.params.length < minParams) throw fatal("E_INVALID", `${verb} insufficient number of parameters`);
@@ -461,7 +487,6 @@ export class V2Session {
       throw fatal("E_BAD_TOPIC", `${prefix}${verb} topic name ${goQuote(topic)} is not valid`);
     }
     let deferMs = 0;
-    let bodies: Uint8Array[];
     if (verb === "DPUB") {
       const ms = base10(cmd.params[1]);
       if (ms === null) throw fatal("E_INVALID", `DPUB could not parse timeout ${cmd.params[1]}`);
@@ -469,6 +494,14 @@ export class V2Session {
         throw fatal("E_INVALID", `DPUB timeout ${ms} out of range 0-${this.cfg.maxReqTimeout}`);
       deferMs = ms;
     }
+    return { topic, deferMs };
+  }
+
+  /** Checks a PUB, MPUB or DPUB and adds it to this chunk's group for its topic. */
+  private queuePublish(cmd: Command, groups: Map<string, PublishGroup>) {
+    const verb = cmd.name;
+    const { topic, deferMs } = this.publishLine(cmd);
+    let bodies: Uint8Array[];
     if (verb === "MPUB") {
       this.checkBody(cmd, "E_BAD_BODY", "body", this.cfg.maxBodySize, "body too big");
       bodies = decodeMpubBody(cmd.body!, this.cfg.maxMsgSize, this.cfg.maxBodySize);
@@ -511,8 +544,9 @@ export class V2Session {
     this.sendGroup(g).finally(() => {
       const next = this.publishing.get(g.key);
       this.publishing.delete(g.key);
-      // After a failed publish the connection is closing: nothing behind it is sent.
-      if (next && !this.stopped) this.publish(next);
+      // Publishes read before a fatal protocol error are still carried out and answered (its
+      // error waits behind them); after a failed publish the connection closes with its error.
+      if (next && !this.publishFailed && !this.closed) this.publish(next);
     });
   }
 
@@ -532,6 +566,7 @@ export class V2Session {
             slot.done = true;
             slot.close = true;
             this.stopped = true;
+            this.publishFailed = true;
           }
         },
       )

@@ -6,6 +6,11 @@
 //
 // feed() takes any chunk of the stream and returns the commands it completes; it resumes
 // mid-line or mid-body on the next chunk. It never touches a socket.
+//
+// nsqd checks a body command's line (state, parameters, names, delays) before it reads the size,
+// so it answers a bad line at once even when no body ever follows. When a chunk ends between a
+// body command's line and the end of its body, feed() returns the line alone as a head
+// (`head: true`, no body) for the session to check; the whole command follows on a later feed().
 
 export interface Command {
   name: string;
@@ -14,6 +19,8 @@ export interface Command {
   bodyLen?: number;
   /** The body, when bodyLen was within 1..limit; absent otherwise (the session then fails). */
   body?: Uint8Array;
+  /** The line of a body command whose body has not arrived yet: check it, expect the rest later. */
+  head?: true;
 }
 
 export interface ParserLimits {
@@ -53,8 +60,8 @@ const decoder = new TextDecoder();
 type State =
   | { at: "magic" }
   | { at: "line" }
-  | { at: "length"; name: string; params: string[]; limit: number }
-  | { at: "body"; name: string; params: string[]; size: number }
+  | { at: "length"; name: string; params: string[]; limit: number; headSent?: boolean }
+  | { at: "body"; name: string; params: string[]; size: number; headSent?: boolean }
   | { at: "done" };
 
 export class V2Parser {
@@ -139,13 +146,18 @@ export class V2Parser {
           this.state = { at: "done" };
           return out;
         }
-        this.state = { at: "body", name: s.name, params: s.params, size };
+        this.state = { at: "body", name: s.name, params: s.params, size, headSent: s.headSent };
       } else {
         if (buf.length - pos < s.size) break;
         out.push({ name: s.name, params: s.params, bodyLen: s.size, body: buf.subarray(pos, pos + s.size) });
         pos += s.size;
         this.state = { at: "line" };
       }
+    }
+    const s = this.state;
+    if ((s.at === "length" || s.at === "body") && !s.headSent) {
+      s.headSent = true;
+      out.push({ name: s.name, params: s.params, head: true });
     }
     if (pos < buf.length) {
       // Keep a copy: the caller may reuse its chunk buffer.

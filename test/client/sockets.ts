@@ -1,7 +1,7 @@
 // A `connect` option for tests: opens `ws` sockets and records what the library sends on them,
 // so that tests can count WebSocket messages (coalescing) and read the commands (RDY, FIN).
 import WebSocket from "ws";
-import type { Connect } from "nsq-edge/client";
+import type { Connect } from "@nsq-edge/client";
 import { V2Parser } from "../../src/protocol/parser";
 
 export interface Recorder {
@@ -32,5 +32,5 @@ export function recorder(): Recorder {
 export function commandLines(chunks: Uint8Array[]): string[] {
   const magic = chunks.length > 0 && new TextDecoder().decode(chunks[0].subarray(0, 4)) === "  V2";
   const parser = new V2Parser({ maxMsgSize: 2 ** 31 - 1, maxBodySize: 2 ** 31 - 1 }, { magic });
-  return chunks.flatMap((c) => parser.feed(c)).map((cmd) => [cmd.name, ...cmd.params].join(" "));
+  return chunks.flatMap((c) => parser.feed(c).filter((cmd) => !cmd.head)).map((cmd) => [cmd.name, ...cmd.params].join(" "));
 }

@@ -49,7 +49,7 @@ function plain(cmds: Command[]) {
 function parseChunks(chunks: Uint8Array[], options?: { magic?: boolean }): Command[] {
   const p = new V2Parser(LIMITS, options);
   const out: Command[] = [];
-  for (const c of chunks) out.push(...p.feed(c));
+  for (const c of chunks) out.push(...p.feed(c).filter((c) => !c.head));
   return out;
 }
 
@@ -148,6 +148,19 @@ describe("V2Parser", () => {
     }
   });
 
+  it("hands over a body command's line on its own when its body is still to come, once, in order", () => {
+    const p = new V2Parser(LIMITS);
+    const whole = cmd.concatAll([cmd.MAGIC_V2, cmd.nop(), cmd.pub("t", "abcdef"), cmd.nop()]);
+    const line = 4 + "NOP\n".length + "PUB t\n".length;
+    const names = (cs: Command[]) => cs.map((c) => `${c.name}${c.head ? "(head)" : ""}`);
+    expect(names(p.feed(whole.subarray(0, line)))).toEqual(["NOP", "PUB(head)"]);
+    expect(names(p.feed(whole.subarray(line, line + 2)))).toEqual([]);
+    expect(names(p.feed(whole.subarray(line + 2, line + 6)))).toEqual([]);
+    expect(names(p.feed(whole.subarray(line + 6)))).toEqual(["PUB", "NOP"]);
+    // Whole in one chunk: no head.
+    expect(names(new V2Parser(LIMITS).feed(whole))).toEqual(["NOP", "PUB", "NOP"]);
+  });
+
   it("returns bodies that survive the caller reusing its chunk buffer", () => {
     // One buffer, refilled for every chunk, as a socket reader may do.
     const p = new V2Parser(LIMITS);
@@ -157,7 +170,7 @@ describe("V2Parser", () => {
       const n = Math.min(buf.length, STREAM.length - at);
       buf.set(STREAM.subarray(at, at + n));
       for (const c of p.feed(buf.subarray(0, n))) {
-        out.push({ ...c, body: c.body && c.body.slice() });
+        if (!c.head) out.push({ ...c, body: c.body && c.body.slice() });
       }
     }
     expect(plain(out)).toEqual(plain(EXPECTED));
@@ -168,7 +181,7 @@ describe("V2Parser", () => {
     const whole = cmd.concatAll([cmd.MAGIC_V2, cmd.pub("t", "abcdef")]);
     // magic + "PUB t\n" + size + "abc"
     const cut = whole.length - 3;
-    expect(p.feed(whole.subarray(0, cut))).toEqual([]);
+    expect(p.feed(whole.subarray(0, cut))).toEqual([{ name: "PUB", params: ["t"], head: true }]);
     expect(p.buffered).toBe(3);
     const [c] = p.feed(whole.subarray(cut));
     expect(c.name).toBe("PUB");
@@ -287,7 +300,7 @@ describe("V2Parser", () => {
         for (const chunks of [[stream], Array.from(stream, (b) => new Uint8Array([b]))]) {
           const p = new V2Parser(LIMITS);
           const out: Command[] = [];
-          for (const c of chunks) out.push(...p.feed(c));
+          for (const c of chunks) out.push(...p.feed(c).filter((c) => !c.head));
           expect(out).toHaveLength(2);
           expect(out[0].name).toBe("NOP");
           expect(out[1].bodyLen).toBe(len);

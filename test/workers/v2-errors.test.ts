@@ -644,3 +644,68 @@ describe("after a fatal error", () => {
     expect(depth).toBe(1);
   });
 });
+
+// nsqd checks a body command's line before it reads the body's size: what the line alone
+// decides is answered at once, with no body sent (before, the session waited for a body that
+// never came until heartbeats dropped the client).
+describe("a body command's line is answered before any body arrives", () => {
+  const lineOnly: [string, string, string[]?][] = [
+    ["PUB bad!", 'E_BAD_TOPIC PUB topic name "bad!" is not valid'],
+    ["PUB", "E_INVALID PUB insufficient number of parameters"],
+    ["MPUB bad!", 'E_BAD_TOPIC E_BAD_TOPIC MPUB topic name "bad!" is not valid'],
+    ["MPUB", "E_INVALID MPUB insufficient number of parameters"],
+    ["DPUB t 3600001", "E_INVALID DPUB timeout 3600001 out of range 0-3600000"],
+    ["DPUB t 12x", "E_INVALID DPUB could not parse timeout 12x"],
+    ["DPUB t", "E_INVALID DPUB insufficient number of parameters"],
+    ["AUTH a b", "E_INVALID AUTH invalid number of parameters"],
+  ];
+  for (const [line, error] of lineOnly) {
+    it(`${JSON.stringify(line)} alone: ${error.split(" ")[0]} and a close`, async () => {
+      const c = await open();
+      c.send(raw(`${line}\n`));
+      await expectFatal(c, error);
+    });
+  }
+
+  it("IDENTIFY after SUB, with no body: E_INVALID at once", async () => {
+    const topic = unique("line");
+    const c = await open();
+    c.send(cmd.sub(topic, "ch"), raw("IDENTIFY\n"));
+    expect(await c.response()).toBe("OK");
+    await expectFatal(c, "E_INVALID cannot IDENTIFY in current state");
+  });
+
+  it("AUTH after SUB, with half a size: E_INVALID at once", async () => {
+    const c = await open();
+    c.send(cmd.sub(unique("line"), "ch"), raw("AUTH\n\x00\x00"));
+    expect(await c.response()).toBe("OK");
+    await expectFatal(c, "E_INVALID cannot AUTH in current state");
+  });
+
+  it("a good line waits for its body, then publishes it", async () => {
+    const topic = unique("line");
+    const c = await open();
+    c.send(raw(`PUB ${topic}\n`));
+    await expectOpenAndQuiet(c);
+    c.send(size(4), raw("late"));
+    expect(await c.response()).toBe("OK");
+    expect(await drain(topic, 1)).toEqual(["late"]);
+  });
+});
+
+describe("a fatal error behind publishes still under way", () => {
+  it("answers OK, OK, then the error, then closes; both publishes are stored", async () => {
+    const topic = unique("behind");
+    const c = await open();
+    const mb = "x".repeat(1_000_000);
+    c.send(cmd.mpub(topic, [mb, mb, mb, mb, mb].map((b, i) => b + i)));
+    await new Promise((r) => setTimeout(r, 5));
+    // Queued behind the MPUB's RPC under way, then an unknown command.
+    c.send(cmd.pub(topic, "y"), raw("XYZ\n"));
+    expect(await c.response(15_000)).toBe("OK");
+    expect(await c.response(15_000)).toBe("OK");
+    await expectFatal(c, "E_INVALID invalid command XYZ");
+    const depth = (await statsJson(`&topic=${topic}`)).topics[0].depth;
+    expect(depth).toBe(6);
+  });
+});
