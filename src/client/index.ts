@@ -1,7 +1,7 @@
-// nsq-edge/client: publish and consume over WebSocket from a browser, a Cloudflare Worker or
+// @nsq-edge/client: publish and consume over WebSocket from a browser, a Cloudflare Worker or
 // Durable Object, and Node (20+: the `ws` package is used where there is no global WebSocket).
 //
-//   import { Producer, Consumer } from "nsq-edge/client";
+//   import { Producer, Consumer } from "@nsq-edge/client";
 //
 //   const producer = new Producer("https://nsq.example.com");
 //   await producer.publish("orders", JSON.stringify({ id: 1 }));

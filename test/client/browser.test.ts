@@ -2,19 +2,25 @@
 // loads a static page (browser/page.html) that imports the built library as an ES module,
 // publishes 1,000 messages to the service and consumes them; the test reads the page's result.
 //
-// A tiny HTTP server here serves the page and dist/, and answers the page's /lookup by asking
-// the service: the page and the service are on different origins, and the service sends no
-// CORS headers, so the page cannot read the service's /lookup itself. The lookup answer names
-// the service as the producer, so the WebSockets go straight to it (WebSockets need no CORS).
+// A tiny HTTP server here serves the page and the package's dist/ (node_modules/@nsq-edge/client,
+// the workspace link to client/), and answers the page's /lookup by asking the service, so the
+// page's discovery goes through its own origin. The lookup answer names the service as the
+// producer, so the WebSockets go straight to it (WebSockets need no CORS).
+//
+// The README's browser snippet runs here too, as is, in a page of this origin: it imports the
+// package's dist/ served at /nsq-edge/ (as its comment says) and talks to the service directly,
+// through the service's CORS answers; only its placeholder service URL is replaced.
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import http from "node:http";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { chromium, type Browser } from "playwright-core";
-import { serviceUrl, unique } from "./helpers";
+import { readmeSnippet } from "../helpers/readme";
+import { channelStats, serviceUrl, unique } from "./helpers";
 
 const root = path.resolve(import.meta.dirname, "..", "..");
+const pkg = path.join(root, "node_modules", "@nsq-edge", "client"); // its dist/ is served as is
 const CHROMIUM = "/usr/bin/chromium";
 const hasChromium = existsSync(CHROMIUM);
 
@@ -31,9 +37,12 @@ beforeAll(async () => {
       if (url.pathname === "/page.html") {
         res.setHeader("Content-Type", "text/html; charset=utf-8");
         res.end(await readFile(path.join(import.meta.dirname, "browser", "page.html")));
-      } else if (url.pathname.startsWith("/dist/") && url.pathname.endsWith(".js") && !url.pathname.includes("..")) {
+      } else if (url.pathname === "/snippet.html") {
+        res.setHeader("Content-Type", "text/html; charset=utf-8");
+        res.end(`<!doctype html>\n${readmeSnippet("client-browser").replaceAll("https://nsq.example.com", service)}`);
+      } else if (/^\/(dist|nsq-edge)\/.*\.js$/.test(url.pathname) && !url.pathname.includes("..")) {
         res.setHeader("Content-Type", "text/javascript; charset=utf-8");
-        res.end(await readFile(path.join(root, url.pathname)));
+        res.end(await readFile(path.join(pkg, "dist", url.pathname.replace(/^\/(dist|nsq-edge)\//, ""))));
       } else if (url.pathname === "/lookup") {
         const answer = await fetch(`${service}/lookup${url.search}`);
         res.statusCode = answer.status;
@@ -80,5 +89,24 @@ it.skipIf(!hasChromium && !process.env.CI)("publishes and consumes 1,000 message
   // Everything was finished: the channel is empty.
   const stats = (await fetch(`${serviceUrl()}/stats?format=json&topic=${topic}`).then((r) => r.json())) as any;
   expect(stats.topics[0].channels[0]).toMatchObject({ channel_name: "browser", depth: 0, in_flight_count: 0 });
+  await page.close();
+});
+
+it.skipIf(!hasChromium && !process.env.CI)("the README's browser snippet, as is, publishes and consumes JSON in headless Chromium", async () => {
+  const page = await browser!.newPage();
+  const logged: unknown[] = [];
+  const errors: string[] = [];
+  page.on("console", async (m) => {
+    if (m.type() === "log") logged.push(...(await Promise.all(m.args().map((a) => a.jsonValue()))));
+    else errors.push(m.text());
+  });
+  page.on("pageerror", (e) => void errors.push(String(e)));
+  await page.goto(`${pageOrigin}/snippet.html`);
+  await expect.poll(() => logged, { timeout: 30_000, message: errors.join("\n") }).toContainEqual({ x: 1 });
+  expect(errors).toEqual([]);
+  // The loop asked for the next message: the click was finished (the page goes on consuming).
+  await expect
+    .poll(() => channelStats(serviceUrl(), "clicks", "dashboard#ephemeral"), { timeout: 10_000 })
+    .toMatchObject({ message_count: 1, depth: 0, in_flight_count: 0 });
   await page.close();
 });

@@ -2,7 +2,7 @@
 // RDY distribution, heartbeats, coalescing and graceful close.
 import http from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
-import { Consumer, Message, NsqError, Producer, type ConsumerOptions } from "nsq-edge/client";
+import { Consumer, Message, NsqError, Producer, type ConsumerOptions } from "@nsq-edge/client";
 import { channelStats, eventually, expectReady, pubHttp, readyCounts, serviceUrl, sleep, unique } from "./helpers";
 import { recorder } from "./sockets";
 

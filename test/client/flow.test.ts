@@ -1,7 +1,7 @@
 // Flow control under failure and load: go-nsq's backoff (RDY 0, one test message, resume) and
 // 10,000 messages through one Consumer with maxInFlight 200.
 import { afterEach, expect, it } from "vitest";
-import { Consumer, Producer } from "nsq-edge/client";
+import { Consumer, Producer } from "@nsq-edge/client";
 import { eventually, expectReady, serviceUrl, unique } from "./helpers";
 import { recorder } from "./sockets";
 

@@ -1,7 +1,7 @@
 // Producer: PUB, MPUB and DPUB settled by the server's answer, in command order, coalesced into
 // few WebSocket messages; typed errors; close() after the pending publishes.
 import { afterEach, describe, expect, it } from "vitest";
-import { ClosedError, ConnectionError, Consumer, NsqError, Producer, type Message } from "nsq-edge/client";
+import { ClosedError, ConnectionError, Consumer, NsqError, Producer, type Message } from "@nsq-edge/client";
 import { freePort } from "../e2e/service";
 import { eventually, serviceUrl, unique } from "./helpers";
 import { recorder } from "./sockets";

@@ -2,7 +2,7 @@
 // Consumer reconnects by itself (jittered backoff, lookup first) and gets both the message it
 // held unfinished at the kill and new ones; the Producer opens a new connection on its next publish.
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { ConnectionError, Consumer, Producer, type Message } from "nsq-edge/client";
+import { ConnectionError, Consumer, Producer, type Message } from "@nsq-edge/client";
 import { Service } from "../e2e/service";
 import { eventually, sleep } from "./helpers";
 

@@ -1,7 +1,7 @@
 // The pure pieces: URLs from service and lookup answers, error parsing, backoff arithmetic and
 // the backoff state machine (with fake timers).
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { NsqError, exponentialBackoff, lookupUrl, producerSocketUrl, serviceSocketUrl } from "nsq-edge/client";
+import { NsqError, exponentialBackoff, lookupUrl, producerSocketUrl, serviceSocketUrl } from "@nsq-edge/client";
 import { BackoffController, reconnectDelay } from "../../src/client/backoff";
 
 describe("URLs", () => {

@@ -1,15 +1,11 @@
-// Tests of the client library (nsq-edge/client) against the service running as a process,
+// Tests of the client library (@nsq-edge/client) against the service running as a process,
 // in Node, in headless Chromium (browser.test.ts) and as a package (package.test.ts).
-// "nsq-edge/client" is the built library (dist/client, `npm run build:client`), as users get it.
-import path from "node:path";
+// "@nsq-edge/client" resolves by name, as users get it: the npm workspace links
+// node_modules/@nsq-edge/client to client/, whose "exports" point at the build in client/dist
+// (`npm run build:client`). No alias: a broken package.json would fail these tests.
 import { defineConfig } from "vitest/config";
 
-const root = path.resolve(import.meta.dirname, "..", "..");
-
 export default defineConfig({
-  resolve: {
-    alias: { "nsq-edge/client": path.join(root, "dist", "client", "index.js") },
-  },
   test: {
     include: ["test/client/**/*.test.ts"],
     environment: "node",
