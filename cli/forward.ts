@@ -6,6 +6,7 @@ import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import https from "node:https";
 import type { Duplex } from "node:stream";
 import type { Service } from "./common.js";
+import { REMOTE_ADDRESS_HEADER, formatPeer } from "../src/protocol/remote-address.js";
 
 /** Hop-by-hop headers (RFC 9110 7.6.1): never forwarded. */
 const HOP = new Set(["connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"]);
@@ -21,6 +22,10 @@ export function forwarder(svc: Service, log: (line: string) => void) {
     const headers: Record<string, string | string[]> = {};
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && (upgrade || !HOP.has(k))) headers[k] = v;
     headers.host = target.host;
+    // A /ws client's own address, as the relay reports it, in place of whatever the client sent.
+    delete headers[REMOTE_ADDRESS_HEADER.toLowerCase()];
+    const peer = formatPeer(req.socket.remoteAddress, req.socket.remotePort);
+    if (upgrade && peer) headers[REMOTE_ADDRESS_HEADER.toLowerCase()] = peer;
     if (svc.token && !headers.authorization) headers.authorization = `Bearer ${svc.token}`;
     return headers;
   };

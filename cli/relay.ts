@@ -15,6 +15,7 @@
 // connection, which its reconnect logic handles.
 import type { Socket } from "node:net";
 import WebSocket from "ws";
+import { REMOTE_ADDRESS_HEADER, formatPeer } from "../src/protocol/remote-address.js";
 
 export interface RelayOptions {
   /** ws(s)://host/ws */
@@ -46,8 +47,10 @@ export function relay(tcp: Socket, opts: RelayOptions): void {
   tcp.setNoDelay(true);
   tcp.pause(); // until the WebSocket is open: its bytes wait in the kernel meanwhile
 
+  // The client's own address, for its remote_address in the service's /stats (as nsqd shows it).
+  const reported = formatPeer(tcp.remoteAddress, tcp.remotePort);
   const ws = new WebSocket(opts.wsUrl, {
-    headers: opts.headers,
+    headers: reported ? { ...opts.headers, [REMOTE_ADDRESS_HEADER]: reported } : opts.headers,
     perMessageDeflate: false,
     handshakeTimeout: opts.handshakeTimeout ?? 10_000,
     maxPayload: opts.maxPayload ?? 256 << 20,

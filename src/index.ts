@@ -8,6 +8,7 @@ import { nsqdRoutes, type RouteFn } from "./http/nsqd";
 import { lookupdRoutes } from "./http/lookupd";
 import { adminRoutes } from "./http/admin";
 import { V2Session } from "./session";
+import { remoteAddress } from "./protocol/remote-address";
 
 export { TopicObject } from "../durable-objects/topic";
 export { ChannelObject } from "../durable-objects/channel";
@@ -53,8 +54,8 @@ route("GET", "/ws", (c) => {
   const pair = new WebSocketPair();
   const [client, server] = [pair[0], pair[1]];
   server.accept();
-  const ip = c.req.header("cf-connecting-ip") ?? "127.0.0.1";
-  new V2Session(server, c.env, config(c.env), `${ip}:0`);
+  // The client's address as nsqd shows its TCP peer; see src/protocol/remote-address.ts for what is trusted.
+  new V2Session(server, c.env, config(c.env), remoteAddress(c.req.raw));
   return new Response(null, { status: 101, webSocket: client });
 });
 

@@ -22,7 +22,8 @@ export function goDuration(seconds: number): string {
 }
 
 function clientLine(c: ClientStats, now: number): string {
-  const port = c.remote_address.split(":").pop() ?? "";
+  // As Go's SplitHostPort: no port (an address known by its IP alone) prints as "".
+  const port = /:(\d+)$/.exec(c.remote_address)?.[1] ?? "";
   const id = `${c.hostname}:${port} ${c.user_agent}`;
   return (
     `[V2 ${left(id, 21)}] state: ${c.state} inflt: ${left(c.in_flight_count, 4)} rdy: ${left(c.ready_count, 4)} ` +
