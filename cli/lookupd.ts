@@ -1,11 +1,24 @@
-// nsqlookupd's read API on the bridge (127.0.0.1:4161 by default): /lookup, /nodes, /topics,
-// /channels, /ping, /info, answered from the service but with the bridge itself as the one
-// producer (broadcast_address, tcp_port of the relay, http_port of the nsqd HTTP forwarder), so
-// that go-nsq, pynsq, nsqjs, nsq_tail and nsq_stat configured with a lookupd connect through
-// the bridge. Routing answers as nsqlookupd's router does (404 NOT_FOUND, 405 with Allow).
+// nsqlookupd's HTTP API on the bridge (127.0.0.1:4161 by default).
+//
+// Reads: /lookup, /nodes, /topics, /channels, /ping, /info, answered from the service but with
+// the bridge itself as the one producer (broadcast_address, tcp_port of the relay, http_port of
+// the nsqd HTTP forwarder), so that go-nsq, pynsq, nsqjs, nsq_tail and nsq_stat configured with a
+// lookupd connect through the bridge.
+//
+// Writes (what nsqadmin calls on its lookupds; its calls to the producer's nsqd HTTP port follow):
+//   POST /topic/create, /channel/create   create the topic (and channel) on the service: here a
+//       registration is the topic's existence, and nsqadmin's next step, /lookup, must find it
+//   POST /topic/delete, /topic/tombstone  200, changing nothing: nsqlookupd forgets a registration
+//       (or hides a producer for a while) and leaves the messages to the nsqd, and here dropping
+//       the registration would hide a topic that still holds messages. nsqadmin then calls
+//       /topic/delete on the producer (the bridge's nsqd HTTP port: the service), which deletes.
+//   POST /channel/delete                  likewise (404 CHANNEL_NOT_FOUND for an unknown channel)
+// Parameters and errors as nsqlookupd's (MISSING_ARG_TOPIC, INVALID_ARG_TOPIC, MISSING_ARG_NODE,
+// ...). Routing answers as nsqlookupd's router does (404 NOT_FOUND, 405 with Allow).
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { hostname } from "node:os";
 import type { PeerInfo } from "../src/lookupd.js";
+import { isValidName } from "../src/protocol/names.js";
 import { reason, type Service } from "./common.js";
 
 export interface Advertised {
@@ -24,7 +37,25 @@ function json(res: ServerResponse, status: number, body: unknown, extra: Record<
 
 const nsqError = (res: ServerResponse, status: number, message: string, extra?: Record<string, string>) => json(res, status, { message }, extra);
 
-const ROUTES = ["/lookup", "/nodes", "/topics", "/channels", "/ping", "/info"];
+const READS = ["/lookup", "/nodes", "/topics", "/channels", "/ping", "/info"];
+const WRITES = ["/topic/create", "/topic/delete", "/topic/tombstone", "/channel/create", "/channel/delete"];
+
+/** nsqlookupd's answer to a write: 200, an empty body (no Content-Type). */
+function ok(res: ServerResponse) {
+  res.writeHead(200, { ...V1, "Content-Length": 0 });
+  res.end();
+}
+
+/** nsqlookupd's GetTopicChannelArgs: the first error, or null. */
+function topicChannelError(q: URLSearchParams): string | null {
+  const topic = q.get("topic");
+  if (topic === null) return "MISSING_ARG_TOPIC";
+  if (!isValidName(topic)) return "INVALID_ARG_TOPIC";
+  const channel = q.get("channel");
+  if (channel === null) return "MISSING_ARG_CHANNEL";
+  if (!isValidName(channel)) return "INVALID_ARG_CHANNEL";
+  return null;
+}
 
 export function lookupdHandler(svc: Service, advertised: () => Advertised) {
   const self = (version: string): PeerInfo => {
@@ -41,10 +72,11 @@ export function lookupdHandler(svc: Service, advertised: () => Advertised) {
     };
   };
 
-  /** GET from the service; null (and a 502 answered) when it cannot be reached. */
-  const upstream = async (res: ServerResponse, pathAndQuery: string): Promise<Response | null> => {
+  /** A request to the service (GET unless told); null (and a 502 answered) when it cannot be reached. */
+  const upstream = async (res: ServerResponse, pathAndQuery: string, method = "GET"): Promise<Response | null> => {
     try {
       return await fetch(svc.base + pathAndQuery, {
+        method,
         headers: { ...svc.headers, Accept: "application/vnd.nsq; version=1.0" },
         signal: AbortSignal.timeout(10_000),
       });
@@ -66,16 +98,72 @@ export function lookupdHandler(svc: Service, advertised: () => Advertised) {
     res.end(body);
   };
 
+  /** POST to the service, answering as nsqlookupd if it succeeds; its error passed on otherwise. */
+  const write = async (res: ServerResponse, steps: string[]) => {
+    for (const step of steps) {
+      const up = await upstream(res, step, "POST");
+      if (!up) return;
+      if (up.status !== 200) return passThrough(res, up);
+      await up.arrayBuffer();
+    }
+    ok(res);
+  };
+
+  const writeRoute = async (res: ServerResponse, path: string, q: URLSearchParams) => {
+    const topic = q.get("topic");
+    const enc = encodeURIComponent;
+    switch (path) {
+      case "/topic/create":
+        if (topic === null) return nsqError(res, 400, "MISSING_ARG_TOPIC");
+        if (!isValidName(topic)) return nsqError(res, 400, "INVALID_ARG_TOPIC");
+        return write(res, [`/topic/create?topic=${enc(topic)}`]);
+      case "/channel/create": {
+        const err = topicChannelError(q);
+        if (err) return nsqError(res, 400, err);
+        // nsqlookupd registers the topic along with the channel; nsqd's /channel/create needs it.
+        return write(res, [`/topic/create?topic=${enc(topic!)}`, `/channel/create?topic=${enc(topic!)}&channel=${enc(q.get("channel")!)}`]);
+      }
+      case "/topic/delete":
+        if (topic === null) return nsqError(res, 400, "MISSING_ARG_TOPIC");
+        return ok(res);
+      case "/topic/tombstone":
+        if (topic === null) return nsqError(res, 400, "MISSING_ARG_TOPIC");
+        if (q.get("node") === null) return nsqError(res, 400, "MISSING_ARG_NODE");
+        return ok(res);
+      case "/channel/delete": {
+        const err = topicChannelError(q);
+        if (err) return nsqError(res, 400, err);
+        const up = await upstream(res, `/channels?topic=${enc(topic!)}`);
+        if (!up) return;
+        if (up.status !== 200) return passThrough(res, up);
+        const { channels } = (await up.json()) as { channels?: string[] };
+        if (!(channels ?? []).includes(q.get("channel")!)) return nsqError(res, 404, "CHANNEL_NOT_FOUND");
+        return ok(res);
+      }
+    }
+  };
+
   return async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://bridge");
     const path = url.pathname;
-    if (!ROUTES.includes(path)) return nsqError(res, 404, "NOT_FOUND");
+    const method = READS.includes(path) ? "GET" : WRITES.includes(path) ? "POST" : null;
+    if (!method) return nsqError(res, 404, "NOT_FOUND");
+    const allow = method === "GET" ? "GET, OPTIONS" : "OPTIONS, POST";
     if (req.method === "OPTIONS") {
-      res.writeHead(200, { Allow: "GET, OPTIONS", "Content-Length": 0 });
+      res.writeHead(200, { Allow: allow, "Content-Length": 0 });
       return res.end();
     }
-    if (req.method !== "GET") return nsqError(res, 405, "METHOD_NOT_ALLOWED", { Allow: "GET, OPTIONS" });
-    req.resume(); // a GET body is read and ignored, as nsqlookupd does
+    if (req.method !== method) return nsqError(res, 405, "METHOD_NOT_ALLOWED", { Allow: allow });
+    req.resume(); // a body is read and ignored, as nsqlookupd does
+    if (method === "POST") {
+      try {
+        return await writeRoute(res, path, url.searchParams);
+      } catch (e) {
+        if (!res.headersSent) nsqError(res, 502, `BAD_SERVICE_ANSWER ${reason(e)}`);
+        else res.destroy();
+        return;
+      }
+    }
 
     const up = await upstream(res, path === "/info" ? "/info" : path + url.search);
     if (!up) return;
