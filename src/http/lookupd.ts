@@ -1,11 +1,21 @@
-// nsqlookupd's read API, answered by the registry: the Worker is the one "node" that
-// produces every topic.
+// nsqlookupd's API, answered by the registry: the Worker is the one "node" that produces every
+// topic.
 //
 //   GET /lookup?topic=    GET /topics    GET /channels?topic=    GET /nodes
+//   POST /topic/tombstone?topic=&node=
+//
+// nsqlookupd's other writes share their paths with nsqd's API served here, and nsqd's answer
+// them: /topic/create and /channel/create create (which registers); /topic/delete and
+// /channel/delete delete the topic's or channel's messages, which is what nsqadmin means by
+// them, since it calls the same on the producer next (that second call then finds nothing:
+// 404, which nsqadmin shows as a warning). /topic/tombstone is lookupd's alone: nsqlookupd hides
+// the producer of a topic from /lookup for a while, as nsqadmin then deletes the topic from that
+// nsqd; here the one producer is the service itself, whose topic nsqadmin deletes next, so it
+// answers 200 and changes nothing (never a loss of messages).
 import type { Context } from "hono";
 import { VERSION, type Env } from "../config";
 import { registryStub } from "../stubs";
-import { HttpError, nsqJson, query } from "./respond";
+import { HttpError, nsqEmpty, nsqJson, query } from "./respond";
 import type { RouteFn } from "./nsqd";
 import type { Lookup, Nodes, PeerInfo } from "../lookupd";
 
@@ -20,6 +30,12 @@ export function lookupdRoutes(route: RouteFn) {
     return nsqJson({ channels: await registryStub(c.env).channels(topic) });
   });
   route("GET", "/nodes", nodes);
+  route("POST", "/topic/tombstone", (c) => {
+    const q = query(c);
+    if (q.get("topic") === undefined) throw new HttpError(400, "MISSING_ARG_TOPIC");
+    if (q.get("node") === undefined) throw new HttpError(400, "MISSING_ARG_NODE");
+    return nsqEmpty();
+  });
 }
 
 /** This service as nsqlookupd describes an nsqd (PeerInfo). */
