@@ -92,8 +92,10 @@ export class V2Session {
     this.clientId = this.hostname = host;
     ws.binaryType = "arraybuffer";
     ws.addEventListener("message", (e) => this.onData(e.data));
-    ws.addEventListener("close", () => this.shutdown());
-    ws.addEventListener("error", () => this.shutdown());
+    // Answer the peer's close, even an abrupt one (1006): workerd keeps the request open until
+    // the Worker closes its side too, and reports a request left so as hung.
+    ws.addEventListener("close", () => this.close());
+    ws.addEventListener("error", () => this.close());
     this.startHeartbeats();
   }
 

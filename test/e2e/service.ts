@@ -23,6 +23,8 @@ export async function freePort(): Promise<number> {
 export class Service {
   proc: ChildProcess | null = null;
   url = "";
+  /** Everything the service printed (stdout and stderr) since its last start. */
+  output = "";
   constructor(
     readonly port: number,
     readonly dataDir: string,
@@ -42,6 +44,9 @@ export class Service {
     const proc = spawn(process.execPath, args, { cwd: root, detached: true, stdio: ["ignore", "pipe", "pipe"] });
     this.proc = proc;
     let log = "";
+    this.output = "";
+    proc.stdout!.on("data", (d) => (this.output += d));
+    proc.stderr!.on("data", (d) => (this.output += d));
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`service did not start:\n${log}`)), 60_000);
       proc.stdout!.on("data", (d) => {

@@ -30,6 +30,9 @@ export class TestClient {
     ws.addEventListener("close", (e) => {
       this.closed = true;
       this.closeCode = e.code;
+      // Answer the server's close as browsers and `ws` do on their own; in workerd it is ours to
+      // send, and a close left unanswered is logged as "WebSocket peer disconnected".
+      if (!this.closing) this.close();
       this.wake();
     });
   }
@@ -122,8 +125,16 @@ export class TestClient {
     if (rdy > 0) this.send(cmd.rdy(rdy));
   }
 
+  private closing = false;
+
   close() {
-    this.ws.close(1000, "done");
+    if (this.closing) return;
+    this.closing = true;
+    try {
+      this.ws.close(1000, "done");
+    } catch {
+      // already closed
+    }
   }
 }
 
