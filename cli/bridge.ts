@@ -1,5 +1,6 @@
 // `nsq-edge bridge`: existing NSQ clients and tools, unchanged, against nsq-edge.
 //   127.0.0.1:4150  nsqd's TCP port: each connection relayed as one WebSocket to the service's /ws
+//                   (the client's ip:port reported in X-NSQ-Remote-Address, for its /stats)
 //   127.0.0.1:4161  nsqlookupd's HTTP API, advertising the bridge as the producer
 //   127.0.0.1:4151  nsqd's HTTP API forwarded to a remote service (skipped when the service
 //                   itself is there, or with --no-http)
@@ -20,7 +21,10 @@ an nsq-edge service unchanged: point them at 127.0.0.1:4150 (nsqd TCP) or 127.0.
   nsqd TCP         each connection is relayed as one WebSocket to URL/ws, both ways, with
                    backpressure; closing either side closes the other
   nsqlookupd HTTP  /lookup /nodes /topics /channels /ping /info answered from the service,
-                   with this bridge as the producer (broadcast address, TCP port, HTTP port)
+                   with this bridge as the producer (broadcast address, TCP port, HTTP port);
+                   POST /topic/create /channel/create create on the service, /topic/delete
+                   /topic/tombstone /channel/delete answer 200 and keep every message (nsqadmin
+                   then deletes through the nsqd HTTP API)
   nsqd HTTP        forwarded to the service (skipped when the service itself is on that
                    address, or with --no-http)
 
