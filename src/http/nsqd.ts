@@ -78,6 +78,37 @@ function contentLength(c: C): number | null {
   return h === undefined ? null : Number(h);
 }
 
+/**
+ * The body, or `null` once it passes `max` bytes: a chunked body (no Content-Length to refuse
+ * up front) is read no further than that, as nsqd's io.LimitReader, instead of to its end.
+ */
+async function readBody(c: C, max: number): Promise<Uint8Array | null> {
+  const stream = c.req.raw.body;
+  if (!stream) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = stream.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      reader.cancel().catch(() => {});
+      return null;
+    }
+    chunks.push(value);
+  }
+  // (A view over a larger buffer would carry all of it through structured clone to the topic.)
+  if (chunks.length === 1 && chunks[0]!.byteLength === chunks[0]!.buffer.byteLength) return chunks[0]!;
+  const body = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return body;
+}
+
 async function publish(c: C, topic: string, bodies: Uint8Array[], deferMs = 0) {
   try {
     await topicStub(c.env, topic).publish(topic, bodies, deferMs);
@@ -91,8 +122,8 @@ async function pub(c: C) {
   const cfg = config(c.env);
   const declared = contentLength(c);
   if (declared !== null && declared > cfg.maxMsgSize) throw new HttpError(413, "MSG_TOO_BIG");
-  const body = new Uint8Array(await c.req.arrayBuffer());
-  if (body.length > cfg.maxMsgSize) throw new HttpError(413, "MSG_TOO_BIG");
+  const body = await readBody(c, cfg.maxMsgSize);
+  if (body === null) throw new HttpError(413, "MSG_TOO_BIG");
   if (body.length === 0) throw new HttpError(400, "MSG_EMPTY");
   const q = query(c);
   const topic = topicParam(q);
@@ -120,8 +151,8 @@ async function mpub(c: C) {
   const binary = q.has("binary") && boolParam(q.get("binary"), true);
   let bodies: Uint8Array[];
   try {
-    const body = new Uint8Array(await c.req.arrayBuffer());
-    if (body.length > cfg.maxBodySize) throw new HttpError(413, "BODY_TOO_BIG");
+    const body = await readBody(c, cfg.maxBodySize);
+    if (body === null) throw new HttpError(413, "BODY_TOO_BIG");
     if (binary) {
       try {
         bodies = decodeMpubBody(body, cfg.maxMsgSize, cfg.maxBodySize);
