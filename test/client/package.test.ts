@@ -1,7 +1,7 @@
 // The library as a user gets it: `npm pack` of client/ (its prepack builds it), the tarball
 // installed into a fresh project with `npm install`, then producer and consumer as separate
 // `node` processes, the .d.ts under Node's own module resolution (NodeNext), and the README's
-// Node snippet copied into that project and run as is.
+// Node snippet copied into that project and run as is (and its Worker snippet type-checked there).
 import { execFile, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -148,4 +148,19 @@ it("the README's Node snippet, copied as is into the fresh project, publishes, c
   const ids = stdout.trim().split("\n").map((line) => Number(/^order (\d+) attempt 1$/.exec(line)?.[1]));
   expect(ids.sort()).toEqual([1, 2, 3, 4]);
   expect(await channelStats(serviceUrl(), "orders", "billing")).toMatchObject({ depth: 0, in_flight_count: 0 });
+});
+
+it("the README's Worker snippet type-checks against the installed package and Workers' types", async () => {
+  // It runs inside workerd in test/workers/readme-client-worker.test.ts; here its types meet the
+  // package's .d.ts as a Worker project sees them: workers-types, no DOM, NodeNext resolution.
+  const workersTypes = path.join(root, "node_modules", "@cloudflare", "workers-types", "index.d.ts");
+  writeFileSync(path.join(app, "worker.ts"), readmeSnippet("client-worker"));
+  // `Env` as `wrangler types` writes it for a service binding named NSQ.
+  writeFileSync(path.join(app, "env.d.ts"), `/// <reference path=${JSON.stringify(workersTypes)} />\ninterface Env { NSQ: Fetcher }\n`);
+  const options = { noEmit: true, strict: true, module: "nodenext", moduleResolution: "nodenext", target: "es2022", lib: ["es2022"], types: [] };
+  writeFileSync(path.join(app, "tsconfig.worker.json"), JSON.stringify({ compilerOptions: options, files: ["env.d.ts", "worker.ts"] }));
+  const tsc = path.join(root, "node_modules", "typescript", "bin", "tsc");
+  await run(process.execPath, [tsc, "-p", "tsconfig.worker.json"], app).catch((e) => {
+    throw new Error(`the README's Worker snippet does not type-check:\n${e.stdout}`);
+  });
 });

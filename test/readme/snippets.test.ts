@@ -18,6 +18,7 @@ const RUN_BY: Record<string, string> = {
   // The client library's section: its own suite runs them.
   "client-node": "test/client/package.test.ts",
   "client-browser": "test/client/browser.test.ts",
+  "client-worker": "test/workers/readme-client-worker.test.ts", // as a module: import from "readme:client-worker"
 };
 
 /** Languages of blocks a reader runs (plain ``` blocks are diagrams and the layout map). */
@@ -28,7 +29,7 @@ it("every snippet marker in README.md is run by the test listed for it", () => {
   expect(new Set(names).size, "a name used twice").toBe(names.length);
   expect([...names].sort()).toEqual(Object.keys(RUN_BY).sort());
   for (const [name, file] of Object.entries(RUN_BY))
-    expect(readFileSync(path.join(root, file), "utf8"), `${file} runs ${name}`).toContain(`readmeSnippet("${name}")`);
+    expect(readFileSync(path.join(root, file), "utf8"), `${file} runs ${name}`).toMatch(new RegExp(`readmeSnippet\\("${name}"\\)|"readme:${name}"`));
 });
 
 it("every other runnable code block in README.md says why no test runs it", () => {

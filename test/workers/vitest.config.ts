@@ -1,10 +1,15 @@
 // Unit and Durable Object tests, run inside workerd.
 import { defineConfig } from "vitest/config";
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { readmeSnippets } from "./readme-plugin";
+import { quietBenignRuntimeLines } from "../helpers/runtime-stdio";
+
+quietBenignRuntimeLines();
 
 export default defineConfig({
   plugins: [
     cloudflareTest({ wrangler: { configPath: "./wrangler.toml" } }),
+    readmeSnippets(), // import from "readme:NAME": the README's snippet NAME
   ],
   test: {
     include: ["test/workers/**/*.test.ts"],
