@@ -1,6 +1,7 @@
 // Builds the admin UI (admin/src) into admin/dist/admin/: index.html, app.js (esbuild, one
 // minified ES module), app.css. admin/dist is the Worker's [assets] directory (wrangler.toml),
-// served under /admin by the Worker. Run by `npm start`, `npm test` and wrangler's [build].
+// served under /admin by the Worker. Run by `npm start`, `npm test` and wrangler's [build], which
+// also checks wrangler.toml's [vars] (scripts/check-vars.mjs).
 import { build as esbuild, transform } from "esbuild";
 import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
@@ -55,6 +56,13 @@ export async function buildAdmin() {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const sizes = await buildAdmin();
+  // As wrangler's [build] command this runs before every `wrangler deploy`: a bad [vars] value
+  // fails the deploy here instead of answering every request with a 500 once deployed.
+  const { checkWranglerVars } = await import("./check-vars.mjs");
+  const [problems, sizes] = await Promise.all([checkWranglerVars(), buildAdmin()]);
+  if (problems.length) {
+    for (const p of problems) console.error(p);
+    process.exit(1);
+  }
   console.log(`admin/dist/admin: app.js ${sizes.js} B, app.css ${sizes.css} B, index.html ${sizes.html} B`);
 }

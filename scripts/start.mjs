@@ -5,21 +5,35 @@
 //
 //   npm start -- --port 4151 --host 127.0.0.1 --data .nsq-edge/data
 //   (or NSQ_EDGE_PORT, NSQ_EDGE_HOST, NSQ_EDGE_DATA)
+//
+// A mistake (a flag, a var, a busy port, a state directory another service holds) stops it with
+// one line on standard error: exit 2 for bad usage, 1 for a failure at run time.
 import { parseArgs } from "node:util";
+import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { Miniflare, Log, LogLevel, PLUGINS } from "miniflare";
-import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { build, root } from "./build.mjs";
+import { loadConfig } from "./check-vars.mjs";
+import { lockDataDir } from "./data-lock.mjs";
+
+const EXIT_FAILURE = 1;
+const EXIT_USAGE = 2;
+
+/** A mistake in the command line or the vars: one line, exit 2. */
+class UsageError extends Error {}
+/** A failure to start (port busy, state directory held): one line, exit 1. */
+class StartError extends Error {}
 
 /** Miniflare's options shared by all workers (host, port, persistence, ...), from its plugins' schemas. */
-const SHARED_OPTIONS = new Set(
-  Object.values(PLUGINS).flatMap((plugin) => {
-    let schema = plugin.sharedOptions;
-    while (schema && !schema.shape && typeof schema.innerType === "function") schema = schema.innerType();
-    return schema?.shape ? Object.keys(schema.shape) : [];
-  }),
-);
+function sharedOptions(PLUGINS) {
+  return new Set(
+    Object.values(PLUGINS).flatMap((plugin) => {
+      let schema = plugin.sharedOptions;
+      while (schema && !schema.shape && typeof schema.innerType === "function") schema = schema.innerType();
+      return schema?.shape ? Object.keys(schema.shape) : [];
+    }),
+  );
+}
 const ASSETS_WORKER = "nsq-edge-assets";
 
 /**
@@ -29,7 +43,7 @@ const ASSETS_WORKER = "nsq-edge-assets";
  * which cost the HTTP API about half its throughput here. The Worker stays unnamed, so Durable
  * Object state on disk keeps its place.
  */
-function assetsApart({ assets, ...options }) {
+function assetsApart({ assets, ...options }, SHARED_OPTIONS) {
   if (!assets) return options;
   if (!SHARED_OPTIONS.has("port")) throw new Error("cannot tell Miniflare's shared options from its plugins");
   const shared = {};
@@ -50,60 +64,183 @@ function assetsApart({ assets, ...options }) {
   };
 }
 
-export async function start({ port, host, data, vars = {}, inspectorPort }) {
-  const scriptPath = await build();
-  const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(root, "wrangler.toml"));
-  const mf = new Miniflare(assetsApart({
-    ...workerOptions,
-    bindings: { ...workerOptions.bindings, ...vars },
-    modules: true,
-    modulesRoot: path.dirname(scriptPath),
-    scriptPath,
-    durableObjectsPersist: path.resolve(data),
-    // Requests reach the Worker straight from workerd's socket: Miniflare's entry worker (kept on
-    // a spare port for its own use) would be one more hop per request.
-    unsafeDirectSockets: [{ host, port: Number(port) }],
-    host,
-    port: 0,
-    cf: false,
-    // For profiling: `--inspect PORT` exposes workerd's V8 inspector.
-    ...(inspectorPort ? { inspectorPort: Number(inspectorPort) } : {}),
-    log: new Log(LogLevel.WARN),
-  }));
-  await mf.ready;
-  const url = new URL(`http://${host.includes(":") ? `[${host}]` : host}:${port}/`);
-  return { mf, url };
+const hostPort = (host, port) => `${host.includes(":") ? `[${host}]` : host}:${port}`;
+
+/** Fails with one line if host:port cannot be listened on (workerd's own failure is a fatal trace). */
+async function checkListen(host, port, flag) {
+  try {
+    await new Promise((resolve, reject) => {
+      const srv = createServer();
+      srv.once("error", reject);
+      srv.listen({ host, port, exclusive: true }, () => srv.close(resolve));
+    });
+  } catch (e) {
+    if (e.code === "EADDRINUSE") throw busy(host, port, flag);
+    throw new StartError(`cannot listen on ${hostPort(host, port)}: ${e.code ?? e.message}${flag === "--port" ? " (check --host)" : ""}`);
+  }
 }
 
+const busy = (host, port, flag) =>
+  new StartError(`${hostPort(host, port)} is already in use: stop what listens there, or pass another ${flag} (e.g. ${flag} ${port === 65535 ? port - 1 : port + 1})`);
+
+/**
+ * Starts the service: the vars checked by src/config.ts's rules, the state directory locked
+ * for this process (scripts/data-lock.mjs), the Worker built and served.
+ */
+export async function start({ port, host, data, vars = {}, inspectorPort }) {
+  const [{ Miniflare, Log, LogLevel, PLUGINS }, { unstable_getMiniflareWorkerOptions }, { validateVars }] = await Promise.all([
+    import("miniflare"),
+    import("wrangler"),
+    loadConfig(),
+  ]);
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(root, "wrangler.toml"));
+  // wrangler.toml alone first, so that a bad value there is not blamed on --var.
+  const inToml = validateVars(workerOptions.bindings ?? {});
+  if (inToml.length) throw new UsageError(`wrangler.toml [vars]: ${inToml.join("; ")}`);
+  const bindings = { ...workerOptions.bindings, ...vars };
+  const problems = validateVars(bindings);
+  if (problems.length) throw new UsageError(`--var ${problems.join("; ")}`);
+
+  const lock = lockDataDir(data);
+  let mf;
+  try {
+    await checkListen(host, Number(port), "--port");
+    if (inspectorPort) await checkListen(host, Number(inspectorPort), "--inspect");
+    const scriptPath = await build();
+    mf = new Miniflare(assetsApart({
+      ...workerOptions,
+      bindings,
+      modules: true,
+      modulesRoot: path.dirname(scriptPath),
+      scriptPath,
+      durableObjectsPersist: path.resolve(data),
+      // Requests reach the Worker straight from workerd's socket: Miniflare's entry worker (kept on
+      // a spare port for its own use) would be one more hop per request.
+      unsafeDirectSockets: [{ host, port: Number(port) }],
+      host,
+      port: 0,
+      cf: false,
+      // For profiling: `--inspect PORT` exposes workerd's V8 inspector.
+      ...(inspectorPort ? { inspectorPort: Number(inspectorPort) } : {}),
+      log: new Log(LogLevel.WARN),
+    }, sharedOptions(PLUGINS)));
+    await mf.ready;
+  } catch (e) {
+    await mf?.dispose().catch(() => {});
+    lock.release();
+    // Taken between the check and workerd's bind.
+    if (e?.code === "ERR_ADDRESS_IN_USE") throw busy(host, Number(port), "--port");
+    throw e;
+  }
+  // workerd holds the directory too: if this process is killed alone, workerd lives on.
+  lock.recordWorkerd();
+  const url = new URL(`http://${hostPort(host, port)}/`);
+  return { mf, url, lock };
+}
+
+const OPTIONS = {
+  port: { type: "string" },
+  host: { type: "string" },
+  data: { type: "string" },
+  var: { type: "string", multiple: true, default: [] },
+  inspect: { type: "string" },
+  help: { type: "boolean", short: "h" },
+};
+
+/**
+ * `npm start --port 5151` (without "--") gives the flag to npm, which sets npm_config_port=true
+ * (or the value, for --port=5151) and passes 5151 on as an argument: say how to write it.
+ */
+function npmSwallowed(positionals) {
+  const taken = Object.keys(OPTIONS).filter((name) => process.env[`npm_config_${name}`] !== undefined);
+  if (!taken.length) return null;
+  const flags = taken.map((name) => `--${name}`).join(", ");
+  let use;
+  if (taken.length === 1) {
+    const [name] = taken;
+    const value = process.env[`npm_config_${name}`];
+    const given = value !== "true" && value !== "" ? value : positionals.length === 1 ? positionals[0] : name === "help" ? null : "VALUE";
+    use = `npm start -- --${name}${given === null ? "" : ` ${given}`}`;
+  } else {
+    use = `npm start -- ${taken.map((name) => `--${name} ...`).join(" ")}`;
+  }
+  return `npm took ${flags} for itself: put the flags after "--", use: ${use}`;
+}
+
+/** A port from a flag or its environment variable: a whole number 1-65535. */
+function portOf(text, what) {
+  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 65535)
+    throw new UsageError(`${what} ${JSON.stringify(text)} is not a port (expected a number 1-65535, e.g. 4151)`);
+  return Number(text);
+}
+
+/** Edit distance, for "did you mean" on a misspelt var name. */
+function distance(a, b) {
+  let row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length];
+}
+
+function parseVarFlags(flags, names) {
+  const vars = {};
+  for (const kv of flags) {
+    const at = kv.indexOf("=");
+    if (at < 1) throw new UsageError(`--var takes NAME=VALUE, not ${JSON.stringify(kv)} (e.g. --var MSG_TIMEOUT=5s)`);
+    const name = kv.slice(0, at);
+    if (!names.includes(name)) {
+      const near = names.find((n) => distance(n, name.toUpperCase()) <= 2);
+      throw new UsageError(`unknown --var ${name}${near ? ` (did you mean ${near}?)` : ""}: known are ${names.join(", ")}`);
+    }
+    vars[name] = kv.slice(at + 1);
+  }
+  return vars;
+}
+
+const FLAGS = Object.keys(OPTIONS).map((name) => `--${name}`).join(", ");
+
+const HELP = `usage: npm start -- [--port 4151] [--host 127.0.0.1] [--data DIR] [--var NAME=VALUE ...]
+
+Serves nsq-edge on workerd. --var overrides a [vars] limit of wrangler.toml, e.g. --var MSG_TIMEOUT=5s.
+One service per --data directory: a second one on the same directory refuses to start.`;
+
 async function main() {
-  const { values: args } = parseArgs({
-    options: {
-      port: { type: "string", default: process.env.NSQ_EDGE_PORT ?? "4151" },
-      host: { type: "string", default: process.env.NSQ_EDGE_HOST ?? "127.0.0.1" },
-      data: { type: "string", default: process.env.NSQ_EDGE_DATA ?? path.join(root, ".nsq-edge", "data") },
-      var: { type: "string", multiple: true, default: [] },
-      inspect: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-
+  let parsed;
+  try {
+    parsed = parseArgs({ options: OPTIONS, strict: true, allowPositionals: true });
+  } catch (e) {
+    const swallowed = npmSwallowed([]);
+    if (swallowed) throw new UsageError(swallowed);
+    if (e.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+      const flag = /'([^']*)'/.exec(e.message)?.[1] ?? "";
+      throw new UsageError(`unknown flag ${flag} (flags are ${FLAGS}; see npm start -- --help)`);
+    }
+    throw new UsageError(e.message.replace(/\. To specify a positional argument.*$/s, ""));
+  }
+  const { values: args, positionals } = parsed;
+  const swallowed = npmSwallowed(positionals);
+  if (swallowed) throw new UsageError(swallowed);
+  if (positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])} (flags are ${FLAGS}; see npm start -- --help)`);
   if (args.help) {
-    console.log(`usage: npm start -- [--port 4151] [--host 127.0.0.1] [--data DIR] [--var NAME=VALUE ...]
-
-Serves nsq-edge on workerd. --var overrides a [vars] limit of wrangler.toml, e.g. --var MSG_TIMEOUT=5s.`);
-    process.exit(0);
+    console.log(HELP);
+    return 0;
   }
 
-  const vars = Object.fromEntries(
-    args.var.map((kv) => {
-      const at = kv.indexOf("=");
-      if (at < 1) throw new Error(`--var takes NAME=VALUE, not ${kv}`);
-      return [kv.slice(0, at), kv.slice(at + 1)];
-    }),
-  );
-  const { mf, url } = await start({ ...args, vars, inspectorPort: args.inspect });
+  const port = args.port !== undefined ? portOf(args.port, "--port") : portOf(process.env.NSQ_EDGE_PORT || "4151", "NSQ_EDGE_PORT");
+  const inspectorPort = args.inspect !== undefined ? portOf(args.inspect, "--inspect") : undefined;
+  const host = args.host ?? (process.env.NSQ_EDGE_HOST || undefined) ?? "127.0.0.1";
+  if (host === "") throw new UsageError("--host must not be empty (e.g. --host 127.0.0.1)");
+  const data = args.data ?? (process.env.NSQ_EDGE_DATA || undefined) ?? path.join(root, ".nsq-edge", "data");
+  if (data === "") throw new UsageError("--data must not be empty (e.g. --data .nsq-edge/data)");
+  const { VAR_NAMES } = await loadConfig();
+  const vars = parseVarFlags(args.var, VAR_NAMES);
+
+  const { mf, url, lock } = await start({ port, host, data, vars, inspectorPort });
   console.log(`nsq-edge listening on ${url.href.replace(/\/$/, "")} (HTTP API; V2 protocol over WebSocket at /ws; admin UI at /admin/)`);
-  console.log(`state in ${path.relative(process.cwd(), path.resolve(args.data)) || "."}`);
+  console.log(`state in ${path.relative(process.cwd(), path.resolve(data)) || "."}`);
 
   let stopping = false;
   for (const signal of ["SIGINT", "SIGTERM"]) {
@@ -111,9 +248,29 @@ Serves nsq-edge on workerd. --var overrides a [vars] limit of wrangler.toml, e.g
       if (stopping) return;
       stopping = true;
       await mf.dispose();
+      lock.release();
       process.exit(0);
     });
   }
+  return null;
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) await main();
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const oneLine = (e) => String(e instanceof Error ? e.message : e).replace(/\s*\n\s*/g, " ");
+  try {
+    const code = await main();
+    if (code !== null) process.exit(code);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`nsq-edge: ${oneLine(e)}`);
+      process.exit(EXIT_USAGE);
+    }
+    if (e instanceof StartError || e?.name === "LockHeldError") {
+      console.error(`nsq-edge: ${oneLine(e)}`);
+      process.exit(EXIT_FAILURE);
+    }
+    console.error(`nsq-edge: cannot start: ${oneLine(e)}`);
+    if (process.env.NSQ_EDGE_DEBUG) console.error(e);
+    process.exit(EXIT_FAILURE);
+  }
+}

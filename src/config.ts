@@ -42,31 +42,98 @@ export function parseDuration(text: string): number {
   return Math.round(Number(m[1]) * UNITS[m[2] ?? "ms"]);
 }
 
-function int(text: string | undefined, fallback: number): number {
-  if (text === undefined || text === "") return fallback;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`invalid number ${JSON.stringify(text)}`);
+/**
+ * The largest MAX_MSG_SIZE that storage can hold: a message is stored in one SQLite value (a
+ * segment, src/segment.ts, 36 bytes of header), and Durable Object storage refuses values over
+ * 2 MB (SQLITE_TOOBIG: the publish would fail with 503 every time).
+ */
+export const MAX_STORABLE_MSG_SIZE = 2_000_000 - 64;
+
+type Kind = "bytes" | "count" | "duration";
+
+/** The vars, their kind and nsqd's default: the one definition of what a valid value is. */
+export const VARS = {
+  MAX_MSG_SIZE: { kind: "bytes", fallback: "1048576" },
+  MAX_BODY_SIZE: { kind: "bytes", fallback: "5242880" },
+  MAX_RDY_COUNT: { kind: "count", fallback: "2500" },
+  MSG_TIMEOUT: { kind: "duration", fallback: "60s" },
+  MAX_MSG_TIMEOUT: { kind: "duration", fallback: "15m" },
+  MAX_REQ_TIMEOUT: { kind: "duration", fallback: "1h" },
+  HEARTBEAT_INTERVAL: { kind: "duration", fallback: "30s" },
+  OUTPUT_BUFFER_TIMEOUT: { kind: "duration", fallback: "250ms" },
+} as const satisfies Record<string, { kind: Kind; fallback: string }>;
+
+export type VarName = keyof typeof VARS;
+export const VAR_NAMES = Object.keys(VARS) as VarName[];
+
+const show = (name: string, value: unknown) => `${name}=${JSON.stringify(String(value))}`;
+
+/** One var's value, or a one-line reason why it is not valid. */
+function parseVar(name: VarName, value: unknown): number | string {
+  const text = value === undefined || value === "" ? VARS[name].fallback : String(value);
+  if (VARS[name].kind === "duration") {
+    try {
+      return parseDuration(text);
+    } catch {
+      return `${show(name, value)} is not a duration (expected e.g. 60s, 250ms, 15m)`;
+    }
+  }
+  // Digits only: Number() would also take "1e3", "0x10" or " 12 ".
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(n > 0) || !Number.isSafeInteger(n))
+    return `${show(name, value)} is not a positive whole number (expected ${VARS[name].kind === "bytes" ? "a size in bytes, e.g. 1048576" : "e.g. 2500"})`;
   return n;
 }
 
-const duration = (text: string | undefined, fallback: number) =>
-  text === undefined || text === "" ? fallback : parseDuration(text);
+/**
+ * The vars as numbers (durations in ms), with the reasons of those that are not valid, one line
+ * each. Beyond the form of each value, only what would break the service is refused: nsqd checks
+ * none of these at start, but here a zero MSG_TIMEOUT redelivers every message at once, a zero
+ * HEARTBEAT_INTERVAL makes every SUB fail ("heartbeats disabled"), a MSG_TIMEOUT over
+ * MAX_MSG_TIMEOUT turns TOUCH into a shortening of the timeout and makes IDENTIFY refuse the
+ * server's own msg_timeout, and a message over MAX_STORABLE_MSG_SIZE can never be stored.
+ */
+export function parseVars(env: Partial<Record<string, unknown>>): { values: Record<VarName, number>; problems: string[] } {
+  const values = {} as Record<VarName, number>;
+  const problems: string[] = [];
+  for (const name of VAR_NAMES) {
+    const v = parseVar(name, env[name]);
+    if (typeof v === "string") problems.push(v);
+    else values[name] = v;
+  }
+  const ok = (...names: VarName[]) => names.every((n) => n in values);
+  const given = (name: VarName) => show(name, env[name] ?? VARS[name].fallback);
+  if (ok("MSG_TIMEOUT") && values.MSG_TIMEOUT <= 0) problems.push(`${given("MSG_TIMEOUT")} must be more than 0 (every message would time out as soon as it is delivered)`);
+  if (ok("HEARTBEAT_INTERVAL") && values.HEARTBEAT_INTERVAL <= 0) problems.push(`${given("HEARTBEAT_INTERVAL")} must be more than 0 (SUB refuses clients with heartbeats disabled)`);
+  if (ok("MSG_TIMEOUT", "MAX_MSG_TIMEOUT") && values.MSG_TIMEOUT > 0 && values.MSG_TIMEOUT > values.MAX_MSG_TIMEOUT)
+    problems.push(`${given("MSG_TIMEOUT")} is more than ${given("MAX_MSG_TIMEOUT")} (expected MSG_TIMEOUT <= MAX_MSG_TIMEOUT)`);
+  if (ok("MAX_MSG_SIZE") && values.MAX_MSG_SIZE > MAX_STORABLE_MSG_SIZE)
+    problems.push(`${given("MAX_MSG_SIZE")} is more than ${MAX_STORABLE_MSG_SIZE} (a message is stored as one Durable Object SQLite value, at most 2 MB)`);
+  return { values, problems };
+}
+
+/** The reasons why these vars (wrangler.toml [vars] with any overrides) are not valid; [] if they are. */
+export function validateVars(env: Partial<Record<string, unknown>>): string[] {
+  return parseVars(env).problems;
+}
 
 const cache = new WeakMap<object, Config>();
 
 export function config(env: Partial<Env>): Config {
   const hit = cache.get(env);
   if (hit) return hit;
+  const { values: v, problems } = parseVars(env);
+  if (problems.length) throw new Error(problems.join("; "));
   const c: Config = {
-    maxMsgSize: int(env.MAX_MSG_SIZE, 1024 * 1024),
-    maxBodySize: int(env.MAX_BODY_SIZE, 5 * 1024 * 1024),
-    maxRdyCount: int(env.MAX_RDY_COUNT, 2500),
-    msgTimeout: duration(env.MSG_TIMEOUT, 60_000),
-    maxMsgTimeout: duration(env.MAX_MSG_TIMEOUT, 15 * 60_000),
-    maxReqTimeout: duration(env.MAX_REQ_TIMEOUT, 3_600_000),
-    heartbeatInterval: duration(env.HEARTBEAT_INTERVAL, 30_000),
+    maxMsgSize: v.MAX_MSG_SIZE,
+    maxBodySize: v.MAX_BODY_SIZE,
+    maxRdyCount: v.MAX_RDY_COUNT,
+    msgTimeout: v.MSG_TIMEOUT,
+    maxMsgTimeout: v.MAX_MSG_TIMEOUT,
+    maxReqTimeout: v.MAX_REQ_TIMEOUT,
+    heartbeatInterval: v.HEARTBEAT_INTERVAL,
     maxHeartbeatInterval: 60_000,
-    outputBufferTimeout: duration(env.OUTPUT_BUFFER_TIMEOUT, 250),
+    outputBufferTimeout: v.OUTPUT_BUFFER_TIMEOUT,
     minOutputBufferTimeout: 25,
     maxOutputBufferTimeout: 30_000,
     outputBufferSize: 16 * 1024,
