@@ -132,6 +132,18 @@ describe("nsqadmin's actions through the bridge's lookupd", () => {
     expect((await lookupd(`/lookup?topic=${topic}`, "GET")).status).toBe(404);
   });
 
+  it("pause, unpause and empty a channel and a topic: /lookup, then the producer", async () => {
+    const topic = unique("lw-act");
+    await ok200(lookupd(`/channel/create?topic=${topic}&channel=c`));
+    await publish(topic, ["1", "2"]);
+    await eventually(async () => expect(await depth(topic, "c")).toBe(2));
+    for (const action of ["pause", "unpause", "empty"]) {
+      await ok200(post(`${await producerOf(topic)}/channel/${action}?topic=${topic}&channel=c`));
+      await ok200(post(`${await producerOf(topic)}/topic/${action}?topic=${topic}`));
+    }
+    expect(await depth(topic, "c")).toBe(0);
+  });
+
   it("tombstone the topic's producer: lookupd, then the node's /topic/delete", async () => {
     const topic = unique("lw-tomb");
     await ok200(lookupd(`/channel/create?topic=${topic}&channel=c`));
