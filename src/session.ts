@@ -12,6 +12,7 @@ import { fatal, ProtocolError } from "./protocol/errors";
 import { errorFrame, responseFrame, sendChunked } from "./protocol/frames";
 import { decodeMpubBody } from "./protocol/mpub";
 import { isValidName } from "./protocol/names";
+import { hostOf } from "./protocol/remote-address";
 import { BadMagicError, type Command, ParseError, V2Parser } from "./protocol/parser";
 import { concatAll } from "./protocol/commands";
 import { encodeLink, type LinkCommand } from "./protocol/link";
@@ -88,8 +89,7 @@ export class V2Session {
     this.msgTimeout = cfg.msgTimeout;
     this.outputBufferSize = cfg.outputBufferSize;
     this.outputBufferTimeout = cfg.outputBufferTimeout;
-    const host = remoteAddress.replace(/:\d+$/, "");
-    this.clientId = this.hostname = host;
+    this.clientId = this.hostname = hostOf(remoteAddress);
     ws.binaryType = "arraybuffer";
     ws.addEventListener("message", (e) => this.onData(e.data));
     // Answer the peer's close, even an abrupt one (1006): workerd keeps the request open until

@@ -57,6 +57,11 @@ export function formatPeer(ip: string | undefined, port: number | undefined): st
   const h = ip === undefined ? null : host(ip);
   return h === null || !port ? null : show({ host: h, port });
 }
+/** The host part alone, as Go's SplitHostPort gives it (no brackets): nsqd's default client_id and hostname. */
+export function hostOf(address: string): string {
+  return (parseAddress(address)?.host ?? address).replace(/^\[(.*)\]$/, "$1");
+}
+
 const isLoopback = (h: string) => /^127\./.test(h) || h === "[::1]";
 
 export function remoteAddress(req: Request): string {

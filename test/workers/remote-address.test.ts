@@ -4,7 +4,7 @@
 import { SELF } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { formatPeer, parseAddress, remoteAddress } from "../../src/protocol/remote-address";
-import { TestClient } from "../helpers/v2client";
+import { cmd, TestClient } from "../helpers/v2client";
 import { statsJson, unique } from "../helpers/workers";
 import { eventually } from "../helpers/wait";
 
@@ -47,6 +47,26 @@ describe("remote_address of a /ws client", () => {
 
   it("a bridge's report behind the edge: only its port; the IP stays the edge's (a client cannot spoof it)", async () => {
     expect(await addressShown({ "CF-Connecting-IP": "203.0.113.7", "X-NSQ-Remote-Address": "10.1.2.3:50124" })).toBe("203.0.113.7:50124");
+  });
+
+  it("a client that sends no IDENTIFY is named by its host, as nsqd's SplitHostPort gives it", async () => {
+    const res = await SELF.fetch("http://nsq.test/ws", {
+      headers: { Upgrade: "websocket", "CF-Connecting-IP": "2001:DB8::7", "X-NSQ-Remote-Address": "[::1]:50125" },
+    });
+    const ws = res.webSocket!;
+    ws.binaryType = "arraybuffer";
+    ws.accept();
+    const c = new TestClient(ws as never);
+    open.push(c);
+    const topic = unique("addr");
+    c.send(cmd.MAGIC_V2, cmd.sub(topic, "ch"));
+    expect(await c.response()).toBe("OK");
+    const client = await eventually(async () => {
+      const clients = (await statsJson(`&topic=${topic}`)).topics[0]?.channels[0]?.clients ?? [];
+      expect(clients).toHaveLength(1);
+      return clients[0];
+    });
+    expect([client.remote_address, client.client_id, client.hostname]).toEqual(["[2001:db8::7]:50125", "2001:db8::7", "2001:db8::7"]);
   });
 
   it("a malformed report is ignored", async () => {
