@@ -132,7 +132,7 @@ export async function start({ port, host, data, vars = {}, inspectorPort }) {
     if (e?.code === "ERR_ADDRESS_IN_USE") throw busy(host, Number(port), "--port");
     throw e;
   }
-  // workerd holds the directory too: if this process is killed alone, workerd lives on.
+  // workerd holds the directory too: if this process is killed alone, workerd may live on.
   lock.recordWorkerd();
   const url = new URL(`http://${hostPort(host, port)}/`);
   return { mf, url, lock };

@@ -2,7 +2,7 @@
 // vars stops it with one line on standard error (exit 2; 1 for a failure at run time), and one
 // state directory serves one service at a time, a crashed holder's lock taken over.
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -150,12 +150,15 @@ describe("one service per state directory", () => {
     expect(JSON.stringify(stats)).toContain('"depth":1');
 
     if (process.platform === "linux") {
-      // Only node killed: its workerd lives on and still writes the files, so the directory
-      // stays held, by workerd, until that one is stopped too.
+      // Only node killed: its workerd may live on (and run alarms on the files), so the
+      // directory stays held by workerd until that one is gone too. workerd is stopped first
+      // (SIGSTOP), else it may exit by itself before the next start looks.
+      const { workerd } = JSON.parse(readFileSync(path.join(dir, "nsq-edge.lock"), "utf8"));
+      expect(workerd, "the lock names workerd").toHaveLength(1);
+      process.kill(workerd[0].pid, "SIGSTOP");
       process.kill(next.proc.pid!, "SIGKILL");
       await waitExit(next.proc);
-      expect((await fetch(`${url2}/ping`)).status, "workerd outlives node").toBe(200);
-      expectOneLine(await run(["--port", String(await freePort()), "--data", dir]), 1, "in use by workerd", `nsq-edge pid ${next.proc.pid} that died`);
+      expectOneLine(await run(["--port", String(await freePort()), "--data", dir]), 1, `in use by workerd (pid ${workerd[0].pid})`, `nsq-edge pid ${next.proc.pid} that died`);
       killGroup(next.proc); // workerd is still in that process group
       await new Promise((r) => setTimeout(r, 500));
       const last = await run(["--port", String(await freePort()), "--data", dir]);
@@ -165,6 +168,30 @@ describe("one service per state directory", () => {
     } else {
       killGroup(next.proc);
     }
+  });
+
+  it("a stale lock found by several starts at once goes to exactly one of them", async () => {
+    const dir = tempDir();
+    // A lock left by a process that is gone.
+    const dead = spawn(process.execPath, ["-e", ""]);
+    await waitExit(dead);
+    writeFileSync(path.join(dir, "nsq-edge.lock"), JSON.stringify({ pid: dead.pid, start: null, workerd: [] }));
+    const lockUrl = pathToFileURL(path.join(root, "scripts", "data-lock.mjs")).href;
+    // Each contender holds what it got for a moment, so that the others find it alive.
+    const contender = `import(${JSON.stringify(lockUrl)}).then((m) => {
+      try { m.lockDataDir(${JSON.stringify(dir)}); console.log("got"); setTimeout(() => {}, 1500); }
+      catch (e) { console.log(e.name); }
+    });`;
+    const outputs = await Promise.all(
+      Array.from({ length: 4 }, () => {
+        const p = spawn(process.execPath, ["--input-type=module", "-e", contender], { stdio: ["ignore", "pipe", "inherit"] });
+        let out = "";
+        p.stdout!.on("data", (d) => (out += d));
+        return new Promise<string>((resolve) => p.on("exit", () => resolve(out.trim())));
+      }),
+    );
+    expect(outputs.sort()).toEqual(["LockHeldError", "LockHeldError", "LockHeldError", "got"]);
+    expect(existsSync(path.join(dir, "nsq-edge.lock")), "released at exit").toBe(false);
   });
 
   it("a clean stop (SIGTERM) removes the lock file", async () => {
