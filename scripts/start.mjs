@@ -13,6 +13,7 @@ import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build, root } from "./build.mjs";
+import { httpFront } from "./http-front.mjs";
 import { loadConfig } from "./check-vars.mjs";
 import { lockDataDir } from "./data-lock.mjs";
 
@@ -116,7 +117,9 @@ export async function start({ port, host, data, vars = {}, inspectorPort }) {
       durableObjectsPersist: path.resolve(data),
       // Requests reach the Worker straight from workerd's socket: Miniflare's entry worker (kept on
       // a spare port for its own use) would be one more hop per request.
-      unsafeDirectSockets: [{ host, port: Number(port) }],
+      // (on a loopback port of its own: scripts/http-front.mjs listens on --port in front of it and
+      // answers as nsqd what workerd's HTTP parser answers otherwise)
+      unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
       host,
       port: 0,
       cf: false,
@@ -125,11 +128,14 @@ export async function start({ port, host, data, vars = {}, inspectorPort }) {
       log: new Log(LogLevel.WARN),
     }, sharedOptions(PLUGINS)));
     await mf.ready;
+    const front = await httpFront({ host, port: Number(port), target: await mf.unsafeGetDirectURL() });
+    const dispose = mf.dispose.bind(mf);
+    mf.dispose = () => (front.close(), dispose());
   } catch (e) {
     await mf?.dispose().catch(() => {});
     lock.release();
     // Taken between the check and workerd's bind.
-    if (e?.code === "ERR_ADDRESS_IN_USE") throw busy(host, Number(port), "--port");
+    if (e?.code === "ERR_ADDRESS_IN_USE" || e?.code === "EADDRINUSE") throw busy(host, Number(port), "--port");
     throw e;
   }
   // workerd holds the directory too: if this process is killed alone, workerd may live on.
