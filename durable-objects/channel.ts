@@ -52,6 +52,8 @@ interface Consumer extends Attachment {
   nextSeq: number | null;
   /** Link messages that arrived ahead of a gap, by sequence number. */
   early: Map<number, Uint8Array>;
+  /** Its place in the rotation of pump(), increasing in the order consumers joined. */
+  turn: number;
   inFlight: number;
   messageCount: number;
   finishCount: number;
@@ -137,8 +139,11 @@ export class ChannelObject extends DurableObject<Env> {
   private generation = 0;
   private paused = false;
 
+  /** In turn order: a consumer joins at the end. */
   private consumers = new Map<WebSocket, Consumer>();
-  private nextConsumer = 0;
+  /** The last turn number handed out, and the turn of the consumer that took the last left-over message. */
+  private turns = 0;
+  private lastTurn = 0;
   private inFlight = new Map<number, InFlight>();
   private window: Ready[] = [];
   private windowHead = 0;
@@ -177,7 +182,7 @@ export class ChannelObject extends DurableObject<Env> {
     // Consumers that stayed connected while this object hibernated.
     for (const ws of ctx.getWebSockets()) {
       const a = ws.deserializeAttachment() as Attachment | null;
-      if (a) this.consumers.set(ws, { ...a, ...fresh(ws), nextSeq: null });
+      if (a) this.consumers.set(ws, { ...a, ...fresh(ws, ++this.turns), nextSeq: null });
     }
   }
 
@@ -378,7 +383,7 @@ export class ChannelObject extends DurableObject<Env> {
     this.ctx.acceptWebSocket(ws);
     const attachment: Attachment = { info, rdy: 0, closing: false };
     ws.serializeAttachment(attachment);
-    this.consumers.set(ws, { ...attachment, ...fresh(ws) });
+    this.consumers.set(ws, { ...attachment, ...fresh(ws, ++this.turns) });
     return new Response(null, { status: 101, webSocket: pair[0] });
   }
 
@@ -594,39 +599,79 @@ export class ChannelObject extends DurableObject<Env> {
   // ---- delivery --------------------------------------------------------------------------
 
   /**
-   * Sends ready messages to consumers with spare RDY, sharing them out evenly, one WebSocket
-   * message per consumer per call. Synchronous: storage reads and socket sends do not yield.
+   * Sends ready messages to consumers with spare RDY, one WebSocket message per consumer per
+   * call. Synchronous: storage reads and socket sends do not yield.
+   *
+   * Water-filling with a rotation: every consumer with spare RDY gets min(spare, level), the
+   * highest level the messages cover; the few left over (fewer than the consumers with more
+   * spare than the level) go one each to those consumers in turn order, starting after the one
+   * that took the last left-over message. So every message taken is sent, and the bound is:
+   * while a consumer has spare RDY, no other consumer is served in two pumps before it is
+   * served once (a pump serves it, or serves only consumers between the rotation cursor and it,
+   * and the cursor stops before it). When every pump finds all K consumers with equal spare
+   * (each finishes before the next batch), this is exact rotation: over N messages each gets
+   * floor(N/K) or ceil(N/K).
    */
   private pump() {
     if (this.paused) return;
     const ready: Consumer[] = [];
     let capacity = 0;
+    let least = Infinity;
+    let most = 0;
+    // The first consumer in turn order after the one that took the last left-over message.
+    let start = -1;
     for (const c of this.consumers.values()) {
       const spare = c.closing ? 0 : c.rdy - c.inFlight;
       if (spare > 0) {
+        if (start < 0 && c.turn > this.lastTurn) start = ready.length;
         ready.push(c);
         capacity += spare;
+        if (spare < least) least = spare;
+        if (spare > most) most = spare;
       }
     }
     if (capacity === 0) return;
     const msgs = this.take(capacity);
     if (msgs.length === 0) return;
-    // Rotate the starting consumer so that small batches spread across consumers. Only a pump
-    // that sends turns it: a FIN's empty pump in between would otherwise skip every other one.
-    const start = this.nextConsumer++ % ready.length;
-    // Smallest spare RDY first (a stable sort keeps the rotation among equals): a consumer that
-    // cannot take its even share leaves the rest to those after it, which can, so every message
-    // taken is sent (the spares add up to at least what was taken).
-    const order = [...ready.slice(start), ...ready.slice(0, start)].sort((a, b) => a.rdy - a.inFlight - (b.rdy - b.inFlight));
+    const n = msgs.length;
+    let level = most;
+    let covered = capacity;
+    if (n < capacity) {
+      if (least === most) {
+        level = Math.floor(n / ready.length);
+        covered = level * ready.length;
+      } else {
+        // The largest level L with sum(min(spare, L)) <= n, from the spares in ascending order.
+        const spares = ready.map((c) => c.rdy - c.inFlight).sort((a, b) => a - b);
+        let below = 0;
+        for (let i = 0; i < spares.length; i++) {
+          const left = spares.length - i;
+          if (below + spares[i] * left > n) {
+            level = Math.floor((n - below) / left);
+            covered = below + level * left;
+            break;
+          }
+          below += spares[i];
+        }
+      }
+    }
+    let extra = n - covered;
+    if (start < 0) start = 0;
     const now = Date.now();
     let at = 0;
     const dropped: number[] = [];
-    for (let i = 0; i < order.length && at < msgs.length; i++) {
-      const c = order[i];
-      const share = Math.min(c.rdy - c.inFlight, Math.ceil((msgs.length - at) / (order.length - i)));
-      const mine = msgs.slice(at, at + share);
+    for (let k = 0; k < ready.length && at < n; k++) {
+      const c = ready[(start + k) % ready.length];
+      const spare = c.rdy - c.inFlight;
+      let share = spare < level ? spare : level;
+      if (extra > 0 && spare > level) {
+        share++;
+        extra--;
+        this.lastTurn = c.turn;
+      }
+      if (share === 0) continue;
+      this.send(c, msgs.slice(at, at + share), now, dropped);
       at += share;
-      this.send(c, mine, now, dropped);
     }
     if (dropped.length) this.deleteRows(dropped);
   }
@@ -841,8 +886,8 @@ export class ChannelObject extends DurableObject<Env> {
   }
 }
 
-function fresh(ws: WebSocket) {
-  return { ws, nextSeq: 0 as number | null, early: new Map<number, Uint8Array>(), inFlight: 0, messageCount: 0, finishCount: 0, requeueCount: 0 };
+function fresh(ws: WebSocket, turn: number) {
+  return { ws, nextSeq: 0 as number | null, early: new Map<number, Uint8Array>(), turn, inFlight: 0, messageCount: 0, finishCount: 0, requeueCount: 0 };
 }
 
 function clientStats(c: Consumer): ClientStats {
