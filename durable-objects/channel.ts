@@ -170,9 +170,17 @@ export class ChannelObject extends DurableObject<Env> {
   /** The alarm this object has set (Infinity: none that it knows of). */
   private alarmAt = Infinity;
 
+  // What /stats counts, kept in `meta` and written with the messages they count: in a push's
+  // transaction, or in the event that requeues (settle()). With them, the topic's own counts as
+  // of its latest push here: the topic stores no message of a fan-out, so it reads them back
+  // after a restart (topicCounts()).
   private messageCount = 0;
   private requeueCount = 0;
   private timeoutCount = 0;
+  private topicMessageCount = 0;
+  private topicMessageBytes = 0;
+  /** A requeue or timeout counted in this event; settle() writes the counts. */
+  private countsChanged = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -207,6 +215,13 @@ export class ChannelObject extends DurableObject<Env> {
     this.channel = (meta.get("channel") as string | undefined) ?? null;
     this.generation = (meta.get("generation") as number | undefined) ?? 0;
     this.paused = meta.get("paused") === 1;
+    const counter = (key: string) => (meta.get(key) as number | undefined) ?? 0;
+    this.messageCount = counter("message_count");
+    this.requeueCount = counter("requeue_count");
+    this.timeoutCount = counter("timeout_count");
+    this.topicMessageCount = counter("topic_message_count");
+    this.topicMessageBytes = counter("topic_message_bytes");
+    this.countsChanged = false;
     const count = (q: string) => this.sql.exec<{ n: number | null }>(q).one().n ?? 0;
     const segmented = count(`SELECT SUM(count) AS n FROM segments`) - count(`SELECT SUM(done) AS n FROM acks`);
     this.stored = segmented + count(`SELECT COUNT(*) AS n FROM messages`);
@@ -224,6 +239,15 @@ export class ChannelObject extends DurableObject<Env> {
 
   private setMeta(key: string, value: SqlStorageValue) {
     this.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)`, key, value);
+  }
+
+  /** One statement for every counter, in the transaction of the writes they count. */
+  private saveCounts(messageCount: number, topicCount: number, topicBytes: number) {
+    this.sql.exec(
+      `INSERT OR REPLACE INTO meta (key, value) VALUES ('message_count', ?), ('requeue_count', ?), ('timeout_count', ?), ('topic_message_count', ?), ('topic_message_bytes', ?)`,
+      messageCount, this.requeueCount, this.timeoutCount, topicCount, topicBytes,
+    );
+    this.countsChanged = false;
   }
 
   // ---- lifecycle (called by the topic) ---------------------------------------------------
@@ -253,7 +277,6 @@ export class ChannelObject extends DurableObject<Env> {
     await this.ctx.storage.deleteAll();
     this.topic = this.channel = null;
     this.paused = false;
-    this.messageCount = this.requeueCount = this.timeoutCount = 0;
     this.load();
   }
 
@@ -266,8 +289,11 @@ export class ChannelObject extends DurableObject<Env> {
 
   // ---- messages in -----------------------------------------------------------------------
 
-  /** Stores segments from the topic (idempotent by message id) and delivers what consumers can take. */
-  push(segments: Uint8Array[]) {
+  /**
+   * Stores segments from the topic (idempotent by message id) and delivers what consumers can
+   * take. `topic` is the topic's message count and bytes so far, kept here with the messages.
+   */
+  push(segments: Uint8Array[], topic?: { count: number; bytes: number }) {
     // The topic adds a channel to its fan-out only after init(): a push here means it was
     // deleted meanwhile, and the topic drops the copy.
     if (this.topic === null) throw new Error("CHANNEL_NOT_FOUND");
@@ -275,9 +301,15 @@ export class ChannelObject extends DurableObject<Env> {
     // Memory follows storage only once the transaction has committed: a push that fails midway
     // leaves neither.
     const plan: StorePlan = { added: 0, lastId: this.lastId, segments: [], nextDue: Infinity };
+    // Pushes from the topic's fan-out, drain and retries may commit out of order: the most it has told.
+    const topicCount = Math.max(this.topicMessageCount, topic?.count ?? 0);
+    const topicBytes = Math.max(this.topicMessageBytes, topic?.bytes ?? 0);
     this.ctx.storage.transactionSync(() => {
       for (const buf of segments) this.store(buf, now, plan);
+      this.saveCounts(this.messageCount + plan.added, topicCount, topicBytes);
     });
+    this.topicMessageCount = topicCount;
+    this.topicMessageBytes = topicBytes;
     this.lastId = plan.lastId;
     // Without consumers nothing is read into memory: a channel nobody reads holds no window.
     for (const { id, buf } of plan.segments) {
@@ -439,6 +471,7 @@ export class ChannelObject extends DurableObject<Env> {
           this.requeue(m, now + delayMs);
           c.requeueCount++;
           this.requeueCount++;
+          this.countsChanged = true;
         }
       },
       touch: (b, at) => {
@@ -579,6 +612,8 @@ export class ChannelObject extends DurableObject<Env> {
    */
   private settle() {
     this.pump();
+    // With the requeues' rows, in this event's commit.
+    if (this.countsChanged) this.saveCounts(this.messageCount, this.topicMessageCount, this.topicMessageBytes);
     if (this.writing || this.dirty.size >= ACK_MAX_SEGMENTS) this.flushAcks();
     else if (this.dirty.size > 0 && !this.ackTimer) this.ackTimer = setTimeout(() => this.flushAcks(), ACK_DELAY_MS);
     this.writing = false;
@@ -811,6 +846,7 @@ export class ChannelObject extends DurableObject<Env> {
         this.inFlight.delete(id);
         m.consumer.inFlight--;
         this.timeoutCount++;
+        this.countsChanged = true;
         this.requeue(m, now);
       }
     }
@@ -860,6 +896,11 @@ export class ChannelObject extends DurableObject<Env> {
     this.setMeta("paused", paused ? 1 : 0);
     this.settle();
     return true;
+  }
+
+  /** The topic's counts as of its latest push here (see push()). */
+  topicCounts(): { count: number; bytes: number } {
+    return { count: this.topicMessageCount, bytes: this.topicMessageBytes };
   }
 
   stats(includeClients = true): ChannelStats | null {

@@ -36,8 +36,14 @@ export class TopicObject extends DurableObject<Env> {
   private nextId = 0;
   private idLimit = 0;
   private backlogCount = 0;
+  // /stats' counts. They are written with the messages they count: in this object's backlog or
+  // outbox transaction, or (a fan-out stores nothing here) in every channel's push transaction,
+  // which keeps the topic's counts as of that push. After a restart they are the most of this
+  // object's and its channels' (recoverCounts()), before the first publish is counted.
   private messageCount = 0;
   private messageBytes = 0;
+  private recovery: Promise<void> | null = null;
+  private recovered = false;
   private queue: Pending[] = [];
   private flushing = false;
   private draining = false;
@@ -74,6 +80,37 @@ export class TopicObject extends DurableObject<Env> {
       this.channels.set(row.name, row.generation);
     }
     this.backlogCount = this.sql.exec<{ n: number | null }>(`SELECT SUM(count) AS n FROM backlog_segments`).one().n ?? 0;
+    this.messageCount = (meta.get("message_count") as number | undefined) ?? 0;
+    this.messageBytes = (meta.get("message_bytes") as number | undefined) ?? 0;
+    this.recovery = null;
+    this.recovered = this.channels.size === 0;
+  }
+
+  /** Takes the channels' copies of the counts (see messageCount); once per start. */
+  private recoverCounts(): Promise<void> {
+    return (this.recovery ??= (async () => {
+      const topic = this.name!;
+      const names = [...this.channels.keys()];
+      const counts = await Promise.allSettled(names.map((ch) => channelStub(this.env, topic, ch).topicCounts()));
+      for (const r of counts) {
+        if (r.status !== "fulfilled") continue;
+        this.messageCount = Math.max(this.messageCount, r.value.count);
+        this.messageBytes = Math.max(this.messageBytes, r.value.bytes);
+      }
+      this.recovered = true;
+    })());
+  }
+
+  /** The counts as of now, for a push or a row of this object's. */
+  private counts() {
+    return { count: this.messageCount, bytes: this.messageBytes };
+  }
+
+  private saveCounts() {
+    this.sql.exec(
+      `INSERT OR REPLACE INTO meta (key, value) VALUES ('message_count', ?), ('message_bytes', ?)`,
+      this.messageCount, this.messageBytes,
+    );
   }
 
   /** Storage written with one row per message (before segments) becomes segments. */
@@ -167,6 +204,7 @@ export class TopicObject extends DurableObject<Env> {
   private async flush() {
     this.flushing = true;
     try {
+      if (!this.recovered) await this.recoverCounts();
       while (this.queue.length) {
         const group = this.takeGroup();
         try {
@@ -228,9 +266,10 @@ export class TopicObject extends DurableObject<Env> {
     const segments = packSegments(batch);
     if (this.paused || this.channels.size === 0 || this.backlogCount > 0) {
       // Keep order: while a backlog exists, new messages queue behind it.
-      this.backlogCount += this.ctx.storage.transactionSync(() =>
-        this.insertSegments(`INSERT OR IGNORE INTO backlog_segments (id, count, data) VALUES (?, ?, ?)`, [], segments),
-      );
+      this.backlogCount += this.ctx.storage.transactionSync(() => {
+        this.saveCounts();
+        return this.insertSegments(`INSERT OR IGNORE INTO backlog_segments (id, count, data) VALUES (?, ?, ?)`, [], segments);
+      });
       if (!this.paused && this.channels.size > 0) void this.drain();
       // Publishes that arrive while this write commits form the next group (without the wait,
       // each would be a group and a commit of its own).
@@ -244,17 +283,19 @@ export class TopicObject extends DurableObject<Env> {
   private async fanOut(segments: Uint8Array[]) {
     const topic = this.name!;
     const names = [...this.channels.keys()];
+    const counts = this.counts();
     const results = await Promise.allSettled(
-      names.map((ch) => channelStub(this.env, topic, ch).push(segments)),
+      names.map((ch) => channelStub(this.env, topic, ch).push(segments, counts)),
     );
     let failed = false;
     results.forEach((r, i) => {
       // A channel deleted meanwhile needs no copy.
       if (r.status === "rejected" && this.channels.has(names[i])) {
         console.error(`topic ${topic}: channel ${names[i]} did not take ${segments.length} segments: ${r.reason}`);
-        this.ctx.storage.transactionSync(() =>
-          this.insertSegments(`INSERT OR IGNORE INTO outbox_segments (channel, id, count, data) VALUES (?, ?, ?, ?)`, [names[i]], segments),
-        );
+        this.ctx.storage.transactionSync(() => {
+          this.saveCounts();
+          this.insertSegments(`INSERT OR IGNORE INTO outbox_segments (channel, id, count, data) VALUES (?, ?, ?, ?)`, [names[i]], segments);
+        });
         failed = true;
       }
     });
@@ -299,7 +340,7 @@ export class TopicObject extends DurableObject<Env> {
         const read = readSegments(this.sql, `SELECT id, count, data FROM outbox_segments WHERE channel = ? ORDER BY id`, [channel]);
         if (read.segments.length === 0) break;
         try {
-          await channelStub(this.env, topic, channel).push(read.segments);
+          await channelStub(this.env, topic, channel).push(read.segments, this.counts());
         } catch (e) {
           console.error(`topic ${topic}: retry to channel ${channel} failed: ${e}`);
           failed = true;
@@ -360,6 +401,9 @@ export class TopicObject extends DurableObject<Env> {
   }
 
   private async forgetChannel(channel: string) {
+    // The channel's copy of the counts goes with it.
+    if (!this.recovered) await this.recoverCounts();
+    this.saveCounts();
     this.channels.delete(channel);
     this.sql.exec(`DELETE FROM channels WHERE name = ?`, channel);
     this.sql.exec(`DELETE FROM outbox_segments WHERE channel = ?`, channel);
@@ -394,7 +438,6 @@ export class TopicObject extends DurableObject<Env> {
     await this.ctx.storage.deleteAll();
     this.name = null;
     this.paused = false;
-    this.messageCount = this.messageBytes = 0;
     this.idLimit = 0;
     this.load();
   }
@@ -422,6 +465,7 @@ export class TopicObject extends DurableObject<Env> {
   async stats(channel?: string, includeClients = true): Promise<TopicStats | null> {
     if (this.name === null) return null;
     const topic = this.name;
+    if (!this.recovered) await this.recoverCounts();
     const names = this.channelNames().filter((c) => channel === undefined || c === channel);
     // (An RPC result is typed as the value & Disposable: collect the non-null ones as plain stats.)
     const channels: ChannelStats[] = [];
