@@ -17,7 +17,9 @@ async function rawSocket() {
   ws.addEventListener("message", (e) => {
     for (const f of reader.feed(new Uint8Array(e.data as ArrayBuffer))) seen.push({ at: Date.now(), text: frameText(f) });
   });
-  ws.addEventListener("close", () => (closedAt = Date.now()));
+  ws.addEventListener("close", () => {
+    closedAt = Date.now();
+  });
   return { ws, seen, closedAt: () => closedAt };
 }
 

@@ -3,7 +3,7 @@
 // inside workerd, where code cannot be evaluated from a string at run time.
 import { transform } from "esbuild";
 import type { Plugin } from "vite";
-import { readmeSnippet } from "../helpers/readme";
+import { readmeSnippet } from "../helpers/readme.ts";
 
 const PREFIX = "readme:";
 

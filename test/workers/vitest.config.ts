@@ -1,8 +1,8 @@
 // Unit and Durable Object tests, run inside workerd.
 import { defineConfig } from "vitest/config";
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
-import { readmeSnippets } from "./readme-plugin";
-import { quietBenignRuntimeLines } from "../helpers/runtime-stdio";
+import { readmeSnippets } from "./readme-plugin.ts";
+import { quietBenignRuntimeLines } from "../helpers/runtime-stdio.ts";
 
 quietBenignRuntimeLines();
 
