@@ -60,13 +60,14 @@ export function checkRequestLine(line) {
  * refuse it, or { head, body }: the head to pass on (rewritten if needed) and how its body is
  * framed (a byte count, or "rest" when the connection's later bytes are only passed on).
  */
-export function checkHead(text) {
+export function checkHead(text, peer = null) {
   const lines = text.split(/\r?\n/);
   const bad = checkRequestLine(lines[0]);
   if (bad) return { reply: bad };
   const lengths = [];
   const encodings = [];
   let upgrade = false;
+  let reported = -1;
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i];
     if (line[0] === " " || line[0] === "\t") continue; // an obsolete folded continuation
@@ -77,8 +78,16 @@ export function checkHead(text) {
     if (name === "content-length") lengths.push([i, value]);
     else if (name === "transfer-encoding") encodings.push(value);
     else if (name === "upgrade") upgrade = true;
+    else if (name === REMOTE_ADDRESS) reported = i;
   }
   let rewrite = false;
+  // A WebSocket's client address, for /stats (src/protocol/remote-address.ts): the real peer,
+  // unless the peer is a bridge on this machine reporting the NSQ TCP client it relays.
+  if (upgrade && peer && !(reported >= 0 && isLoopback(peer))) {
+    if (reported >= 0) lines[reported] = null;
+    lines.push(`X-NSQ-Remote-Address: ${peer}`);
+    rewrite = true;
+  }
   const method = lines[0].slice(0, lines[0].indexOf(" "));
   if (!KJ_METHODS.has(method)) {
     lines[0] = STAND_IN + lines[0].slice(method.length);
@@ -105,6 +114,16 @@ export function checkHead(text) {
   return { head, body };
 }
 
+const REMOTE_ADDRESS = "x-nsq-remote-address";
+const isLoopback = (peer) => peer.startsWith("127.") || peer.startsWith("[::1]");
+
+/** A socket's peer as Go prints it (JoinHostPort; IPv4-mapped IPv6 as IPv4), or null. */
+export function peerOf(socket) {
+  const ip = socket.remoteAddress?.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i, "$1");
+  if (!ip || !socket.remotePort) return null;
+  return ip.includes(":") ? `[${ip}]:${socket.remotePort}` : `${ip}:${socket.remotePort}`;
+}
+
 /** The end of a head (after its blank line) in `buf`, or -1: "\r\n\r\n" or bare "\n\n", as Go accepts. */
 function headEnd(buf) {
   const crlf = buf.indexOf("\n\r\n");
@@ -115,6 +134,7 @@ function headEnd(buf) {
 
 /** One client connection, its upstream opened with its first good request. */
 function serve(client, target) {
+  const peer = peerOf(client);
   let upstream = null;
   let pending = null; // bytes of an incomplete head
   let bodyLeft = 0;
@@ -176,7 +196,7 @@ function serve(client, target) {
       }
       if (end > MAX_HEAD) return refuse(TOO_LARGE);
       const raw = buf.subarray(0, end);
-      const result = checkHead(raw.toString("latin1").replace(/\r?\n\r?\n$/, ""));
+      const result = checkHead(raw.toString("latin1").replace(/\r?\n\r?\n$/, ""), peer);
       if (result.reply) return refuse(result.reply);
       send(result.head === null ? raw : Buffer.from(result.head, "latin1"));
       if (result.body === "rest") passOn = true;

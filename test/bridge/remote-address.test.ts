@@ -64,8 +64,8 @@ it("a WebSocket client through the bridge's nsqd HTTP port shows its own port, w
   expect(await addresses(topic, "ch", 1)).toEqual([`127.0.0.1:${port}`]);
 });
 
-it("a WebSocket client straight to the service: the IP alone (no port is known, none is made up)", async () => {
+it("a WebSocket client straight to the service (npm start): its own address and port, from the server's socket", async () => {
   const topic = unique("addr-direct");
-  await wsClient(`${serviceUrl().replace(/^http/, "ws").replace(/\/$/, "")}/ws`, topic, "ch");
-  expect(await addresses(topic, "ch", 1)).toEqual(["127.0.0.1"]);
+  const port = await wsClient(`${serviceUrl().replace(/^http/, "ws").replace(/\/$/, "")}/ws`, topic, "ch");
+  expect(await addresses(topic, "ch", 1)).toEqual([`127.0.0.1:${port}`]);
 });
