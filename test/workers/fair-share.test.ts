@@ -44,21 +44,21 @@ async function attach(topic: string, channel: string, i: number) {
   return c;
 }
 
-async function setup(prefix: string) {
+async function setup(prefix: string, count = CONSUMERS) {
   const topic = unique(prefix);
   expect((await post(`/topic/create?topic=${topic}`)).status).toBe(200);
   expect((await post(`/channel/create?topic=${topic}&channel=c`)).status).toBe(200);
-  const consumers = await Promise.all(Array.from({ length: CONSUMERS }, (_, i) => attach(topic, "c", i)));
+  const consumers = await Promise.all(Array.from({ length: count }, (_, i) => attach(topic, "c", i)));
   // Every RDY has arrived before the first publish.
   await eventually(async () => {
     const ch = (await statsJson(`&topic=${topic}`)).topics[0].channels[0];
-    expect(ch.clients.filter((c: any) => c.ready_count === 1).length).toBe(CONSUMERS);
+    expect(ch.clients.filter((c: any) => c.ready_count === 1).length).toBe(count);
   }, 30_000, 100);
   return { topic, consumers };
 }
 
-async function mpub(topic: string, from: number) {
-  const body = Array.from({ length: BATCH }, (_, i) => `m${from + i}`).join("\n");
+async function mpub(topic: string, from: number, batch = BATCH) {
+  const body = Array.from({ length: batch }, (_, i) => `m${from + i}`).join("\n");
   expect((await post(`/mpub?topic=${topic}`, body)).status).toBe(200);
 }
 
@@ -93,6 +93,18 @@ describe("sharing a channel's messages", () => {
     await drained(topic, consumers, MESSAGES);
     const counts = consumers.map((c) => c.received);
     expect(Math.min(...counts)).toBeGreaterThanOrEqual(MESSAGES / CONSUMERS / 2);
+    for (const c of consumers) c.ws.close();
+  }, 180_000);
+
+  it("starves no consumer when each batch is larger than the consumers (200 at RDY 1, /mpub of 500)", async () => {
+    // A batch covers every consumer at once and the rest waits for FINs: every FIN's pump must
+    // go on around the rotation, not back to its start.
+    const k = 200;
+    const { topic, consumers } = await setup("fair-big", k);
+    for (let at = 0; at < MESSAGES / 2; at += BATCH) await mpub(topic, at, BATCH);
+    await drained(topic, consumers, MESSAGES / 2);
+    const counts = consumers.map((c) => c.received);
+    expect(Math.min(...counts)).toBeGreaterThanOrEqual(MESSAGES / 2 / k / 2);
     for (const c of consumers) c.ws.close();
   }, 180_000);
 });
