@@ -6,6 +6,7 @@
 //   POST /channel/create|delete|empty|pause|unpause?topic=&channel=
 import type { Context, Hono } from "hono";
 import { config, VERSION, type Env } from "../config";
+import { concatAll } from "../protocol/commands";
 import { decodeMpubBody } from "../protocol/mpub";
 import { ProtocolError } from "../protocol/errors";
 import { isValidName } from "../protocol/names";
@@ -100,13 +101,7 @@ async function readBody(c: C, max: number): Promise<Uint8Array | null> {
   }
   // (A view over a larger buffer would carry all of it through structured clone to the topic.)
   if (chunks.length === 1 && chunks[0]!.byteLength === chunks[0]!.buffer.byteLength) return chunks[0]!;
-  const body = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return body;
+  return concatAll(chunks);
 }
 
 async function publish(c: C, topic: string, bodies: Uint8Array[], deferMs = 0) {

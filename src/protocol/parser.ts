@@ -12,6 +12,8 @@
 // body command's line and the end of its body, feed() returns the line alone as a head
 // (`head: true`, no body) for the session to check; the whole command follows on a later feed().
 
+import { concatAll } from "./commands";
+
 export interface Command {
   name: string;
   params: string[];
@@ -102,7 +104,7 @@ export class V2Parser {
     let buf = chunk;
     if (this.pendingLength) {
       this.pending.push(chunk);
-      buf = join(this.pending);
+      buf = concatAll(this.pending);
       this.pending = [];
       this.pendingLength = 0;
     }
@@ -193,16 +195,4 @@ function ascii(buf: Uint8Array, start: number, end: number): string {
   let s = "";
   for (let i = start; i < end; i++) s += String.fromCharCode(buf[i]);
   return s;
-}
-
-function join(parts: Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const p of parts) total += p.length;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

@@ -13,22 +13,32 @@ afterEach(() => {
   for (const c of open.splice(0)) if (!c.closed) c.close();
 });
 
-/** A consumer whose /ws upgrade carries `headers`; resolves to its remote_address in /stats. */
-async function addressShown(headers: Record<string, string>): Promise<string> {
+/** A V2 connection whose /ws upgrade carries `headers`. */
+async function connectWith(headers: Record<string, string>): Promise<TestClient> {
   const res = await SELF.fetch("http://nsq.test/ws", { headers: { Upgrade: "websocket", ...headers } });
   const ws = res.webSocket!;
   ws.binaryType = "arraybuffer";
   ws.accept();
   const c = new TestClient(ws as never);
   open.push(c);
+  return c;
+}
+
+/** The one client of the topic's channel, as /stats shows it. */
+function clientShown(topic: string): Promise<any> {
+  return eventually(async () => {
+    const clients = (await statsJson(`&topic=${topic}`)).topics[0]?.channels[0]?.clients ?? [];
+    expect(clients).toHaveLength(1);
+    return clients[0];
+  });
+}
+
+/** A consumer whose /ws upgrade carries `headers`; resolves to its remote_address in /stats. */
+async function addressShown(headers: Record<string, string>): Promise<string> {
+  const c = await connectWith(headers);
   const topic = unique("addr");
   await c.subscribe(topic, "ch", 0);
-  return eventually(async () => {
-    const t = (await statsJson(`&topic=${topic}`)).topics[0];
-    const clients = t?.channels[0]?.clients ?? [];
-    expect(clients).toHaveLength(1);
-    return clients[0].remote_address as string;
-  });
+  return (await clientShown(topic)).remote_address;
 }
 
 describe("remote_address of a /ws client", () => {
@@ -50,22 +60,11 @@ describe("remote_address of a /ws client", () => {
   });
 
   it("a client that sends no IDENTIFY is named by its host, as nsqd's SplitHostPort gives it", async () => {
-    const res = await SELF.fetch("http://nsq.test/ws", {
-      headers: { Upgrade: "websocket", "CF-Connecting-IP": "2001:DB8::7", "X-NSQ-Remote-Address": "[::1]:50125" },
-    });
-    const ws = res.webSocket!;
-    ws.binaryType = "arraybuffer";
-    ws.accept();
-    const c = new TestClient(ws as never);
-    open.push(c);
+    const c = await connectWith({ "CF-Connecting-IP": "2001:DB8::7", "X-NSQ-Remote-Address": "[::1]:50125" });
     const topic = unique("addr");
     c.send(cmd.MAGIC_V2, cmd.sub(topic, "ch"));
     expect(await c.response()).toBe("OK");
-    const client = await eventually(async () => {
-      const clients = (await statsJson(`&topic=${topic}`)).topics[0]?.channels[0]?.clients ?? [];
-      expect(clients).toHaveLength(1);
-      return clients[0];
-    });
+    const client = await clientShown(topic);
     expect([client.remote_address, client.client_id, client.hostname]).toEqual(["[2001:db8::7]:50125", "2001:db8::7", "2001:db8::7"]);
   });
 
