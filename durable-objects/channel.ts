@@ -18,26 +18,10 @@ import { hexId, type MessageBatch } from "../src/message";
 import { packSegments, SEGMENT_DEFERRED, segmentHeader, unpackSegment, type Segment } from "../src/segment";
 import { blob } from "../src/sql";
 import { errorFrame, messageFrameSize, sendChunked, writeMessageFrame } from "../src/protocol/frames";
-import { decodeLink, idText, idValue, linkSeq } from "../src/protocol/link";
+import { clientInfoOf, decodeLink, idText, idValue, linkSeq, type ClientInfo } from "../src/protocol/link";
 import { isEphemeral } from "../src/protocol/names";
 import { topicStub } from "../src/stubs";
 import type { ChannelStats, ClientStats } from "../src/stats";
-
-/** What the Worker's session tells the channel about its client (nsqd's ClientV2Stats fields). */
-export interface ClientInfo {
-  client_id: string;
-  hostname: string;
-  remote_address: string;
-  user_agent: string;
-  msg_timeout: number;
-  sample_rate: number;
-  connect_ts: number;
-  deflate: boolean;
-  snappy: boolean;
-  tls: boolean;
-}
-
-
 
 /** Survives hibernation with the socket. */
 interface Attachment {
@@ -409,7 +393,12 @@ export class ChannelObject extends DurableObject<Env> {
   override async fetch(request: Request): Promise<Response> {
     if (request.headers.get("Upgrade") !== "websocket") return new Response("expected a WebSocket", { status: 426 });
     if (this.topic === null) return new Response("CHANNEL_NOT_FOUND", { status: 404 });
-    const info = JSON.parse(request.headers.get("x-nsq-client") ?? "{}") as ClientInfo;
+    let info: ClientInfo;
+    try {
+      info = clientInfoOf(request);
+    } catch (e) {
+      return new Response(e instanceof Error ? e.message : String(e), { status: 400 });
+    }
     const pair = new WebSocketPair();
     const ws = pair[1];
     this.ctx.acceptWebSocket(ws);

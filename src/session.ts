@@ -7,7 +7,6 @@
 // it waits behind it.
 import type { Config, Env } from "./config";
 import { VERSION } from "./config";
-import type { ClientInfo } from "../durable-objects/channel";
 import { fatal, ProtocolError } from "./protocol/errors";
 import { errorFrame, responseFrame, sendChunked } from "./protocol/frames";
 import { decodeMpubBody } from "./protocol/mpub";
@@ -15,7 +14,7 @@ import { isValidName } from "./protocol/names";
 import { hostOf } from "./protocol/remote-address";
 import { BadMagicError, type Command, ParseError, V2Parser } from "./protocol/parser";
 import { concatAll } from "./protocol/commands";
-import { encodeLink, type LinkCommand } from "./protocol/link";
+import { encodeLink, linkRequest, type ClientInfo, type LinkCommand } from "./protocol/link";
 import { channelStub, topicStub } from "./stubs";
 
 type State = "init" | "subscribed" | "closing";
@@ -393,9 +392,7 @@ export class V2Session {
     // As nsqd does, retry once when an ephemeral channel is deleted between create and join.
     for (let attempt = 1; ; attempt++) {
       await topicStub(this.env, topic).createChannel(topic, channel);
-      const res = await channelStub(this.env, topic, channel).fetch("https://channel/consume", {
-        headers: { Upgrade: "websocket", "x-nsq-client": JSON.stringify(info) },
-      });
+      const res = await channelStub(this.env, topic, channel).fetch(linkRequest(info));
       const link = res.webSocket;
       if (link) return this.attach(link);
       if (attempt >= 3) throw new Error("to deleted topic/channel");

@@ -1,6 +1,7 @@
-// The link from a V2 session (in the Worker) to its channel's object: the channel commands the
-// session has already checked, as fixed-size binary records the channel reads without parsing
-// text again.
+// The link from a V2 session (in the Worker) to its channel's object: one WebSocket, opened by
+// linkRequest() with the client's ClientInfo in a header, then the channel commands the session
+// has already checked, as fixed-size binary records the channel reads without parsing text
+// again. Both sides import this module: it is the whole contract between them.
 //
 //   [ 4-byte sequence number ] then records:
 //   'R' [ 4-byte count ]                    RDY
@@ -8,6 +9,64 @@
 //   'Q' [ 16-byte id ][ 4-byte delay ms ]   REQ
 //   'T' [ 16-byte id ]                      TOUCH
 //   'C'                                     CLS
+
+/** What the session tells the channel about its client (nsqd's ClientV2Stats fields). */
+export interface ClientInfo {
+  client_id: string;
+  hostname: string;
+  remote_address: string;
+  user_agent: string;
+  /** Milliseconds. */
+  msg_timeout: number;
+  sample_rate: number;
+  /** Seconds since the epoch. */
+  connect_ts: number;
+  deflate: boolean;
+  snappy: boolean;
+  tls: boolean;
+}
+
+const CLIENT_HEADER = "x-nsq-client";
+const LINK_URL = "https://channel/consume";
+
+/** The upgrade request that opens a session's link to its channel object. */
+export function linkRequest(info: ClientInfo): Request {
+  return new Request(LINK_URL, { headers: { Upgrade: "websocket", [CLIENT_HEADER]: JSON.stringify(info) } });
+}
+
+const CLIENT_FIELDS: Record<keyof ClientInfo, "string" | "number" | "boolean"> = {
+  client_id: "string",
+  hostname: "string",
+  remote_address: "string",
+  user_agent: "string",
+  msg_timeout: "number",
+  sample_rate: "number",
+  connect_ts: "number",
+  deflate: "boolean",
+  snappy: "boolean",
+  tls: "boolean",
+};
+
+/**
+ * The ClientInfo of a link request, checked field by field: a missing or mistyped field is an
+ * error here, not a NaN deadline later. Throws with the field's name.
+ */
+export function clientInfoOf(request: Request): ClientInfo {
+  let data: unknown;
+  try {
+    data = JSON.parse(request.headers.get(CLIENT_HEADER) ?? "");
+  } catch {
+    throw new Error(`link request without a ${CLIENT_HEADER} JSON header`);
+  }
+  if (typeof data !== "object" || data === null) throw new Error(`${CLIENT_HEADER} is not a JSON object`);
+  const info = data as Record<string, unknown>;
+  for (const [key, type] of Object.entries(CLIENT_FIELDS)) {
+    const v = info[key];
+    if (typeof v !== type || (type === "number" && !Number.isFinite(v))) throw new Error(`${CLIENT_HEADER}: ${key} is not a ${type}`);
+  }
+  if ((info.msg_timeout as number) <= 0) throw new Error(`${CLIENT_HEADER}: msg_timeout must be positive`);
+  return Object.fromEntries(Object.keys(CLIENT_FIELDS).map((k) => [k, info[k]])) as unknown as ClientInfo;
+}
 
 export type LinkCommand =
   | { op: "RDY"; count: number }

@@ -6,7 +6,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Env } from "../../src/config";
 import { FRAME_MESSAGE, FrameReader, decodeMessage } from "../../src/protocol/frames";
-import { encodeLink, type LinkCommand } from "../../src/protocol/link";
+import { encodeLink, linkRequest, type LinkCommand } from "../../src/protocol/link";
 import { channelStub } from "../../src/stubs";
 import { post, statsJson, unique } from "../helpers/workers";
 import { eventually } from "../helpers/wait";
@@ -21,9 +21,7 @@ async function attach(topic: string, channel: string, i: number) {
     client_id: `c${i}`, hostname: "test", remote_address: "127.0.0.1:1", user_agent: "fair-share",
     msg_timeout: 60_000, sample_rate: 0, connect_ts: 0, deflate: false, snappy: false, tls: false,
   };
-  const res = await channelStub(env as unknown as Env, topic, channel).fetch("http://channel/", {
-    headers: { Upgrade: "websocket", "x-nsq-client": JSON.stringify(info) },
-  });
+  const res = await channelStub(env as unknown as Env, topic, channel).fetch(linkRequest(info));
   const ws = res.webSocket!;
   ws.binaryType = "arraybuffer";
   ws.accept();
