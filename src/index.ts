@@ -7,7 +7,7 @@ import { HttpError, nsqError } from "./http/respond";
 import { nsqdRoutes, type RouteFn } from "./http/nsqd";
 import { lookupdRoutes } from "./http/lookupd";
 import { adminRoutes } from "./http/admin";
-import { V2Session } from "./session";
+import { V2Session } from "./v2/session";
 import { remoteAddress } from "./protocol/remote-address";
 
 export { TopicObject } from "../durable-objects/topic";

@@ -1,0 +1,254 @@
+// A V2 protocol session: one client WebSocket carrying the byte stream nsqd reads on its TCP
+// port. This class is the I/O: it feeds the socket's bytes to the parser, runs each command
+// (./verbs.ts, nsqd's protocol_v2.go), and carries out what the verbs ask: publishes to the
+// topics (./publishing.ts), channel commands over a WebSocket link to the channel's object,
+// heartbeats (./heartbeats.ts), and every response in command order (./responses.ts).
+import type { Config, Env } from "../config";
+import { ProtocolError } from "../protocol/errors";
+import { errorFrame, responseFrame, sendChunked } from "../protocol/frames";
+import { encodeLink, linkRequest, type ClientInfo, type LinkCommand } from "../protocol/link";
+import { BadMagicError, type Command, ParseError, V2Parser } from "../protocol/parser";
+import { hostOf } from "../protocol/remote-address";
+import { channelStub, topicStub } from "../stubs";
+import { Heartbeats, type IntervalTimer } from "./heartbeats";
+import { initialSettings, type Settings } from "./identify";
+import { Publisher, type Pending } from "./publishing";
+import { OK, ResponseQueue, type Slot } from "./responses";
+import { exec, type Client, type State } from "./verbs";
+
+const encoder = new TextEncoder();
+const HEARTBEAT = responseFrame("_heartbeat_");
+const TIMER: IntervalTimer = {
+  setInterval: (fn, ms) => setInterval(fn, ms),
+  clearInterval: (handle) => clearInterval(handle as number),
+};
+/** nsqd's SUB waits this long before its one retry (see openLink). */
+const SUB_RETRY_MS = 100;
+
+export class V2Session implements Client {
+  state: State = "init";
+  settings: Settings;
+  private readonly parser: V2Parser;
+  private readonly responses = new ResponseQueue();
+  private readonly heartbeats: Heartbeats;
+  private readonly publisher: Publisher<Slot>;
+  private closed = false;
+  private link: WebSocket | null = null;
+  /** Numbers each link message: workerd may hand a hibernatable socket's messages over out of order. */
+  private linkSeq = 0;
+  /** Channel commands issued before the link is open. */
+  private linkBacklog: LinkCommand[] | null = null;
+  /** The channel commands of the read under way: they leave together, in one link message. */
+  private readonly linkOut: LinkCommand[] = [];
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly env: Env,
+    readonly cfg: Config,
+    private readonly remoteAddress: string,
+  ) {
+    this.parser = new V2Parser(cfg);
+    this.settings = initialSettings(cfg, hostOf(remoteAddress));
+    this.publisher = new Publisher<Slot>({
+      publish: (topic, bodies, deferMs) => topicStub(env, topic).publish(topic, bodies, deferMs),
+      stored: (pending) => this.published(pending, true),
+      failed: (pending, e) => this.published(pending, false, e),
+    });
+    this.heartbeats = new Heartbeats(
+      TIMER,
+      () => this.respond(HEARTBEAT),
+      () => this.close(),
+    );
+    ws.binaryType = "arraybuffer";
+    ws.addEventListener("message", (e) => this.onData(e.data));
+    // Answer the peer's close, even an abrupt one (1006): workerd keeps the request open until
+    // the Worker closes its side too, and reports a request left so as hung.
+    ws.addEventListener("close", () => this.close());
+    ws.addEventListener("error", () => this.close());
+    this.heartbeats.start(this.settings.heartbeatInterval);
+  }
+
+  // ---- I/O -------------------------------------------------------------------------------
+
+  private onData(data: ArrayBuffer | string) {
+    // After a fatal error, like nsqd, read nothing more from this client.
+    if (this.closed || this.responses.stopping) return;
+    this.heartbeats.heard();
+    const bytes = typeof data === "string" ? encoder.encode(data) : new Uint8Array(data);
+    let commands: Command[];
+    let overlong = false;
+    try {
+      commands = this.parser.feed(bytes);
+    } catch (e) {
+      // nsqd answers a bad magic with E_BAD_PROTOCOL; an overlong line just drops the connection,
+      // once the commands read before it have run and been answered.
+      if (e instanceof BadMagicError) return this.respond(errorFrame("E_BAD_PROTOCOL"), true);
+      if (!(e instanceof ParseError)) return this.close();
+      commands = e.commands;
+      overlong = true;
+    }
+    for (const cmd of commands) {
+      try {
+        const response = exec(this, cmd);
+        if (response) this.respond(response);
+      } catch (e) {
+        if (!(e instanceof ProtocolError)) throw e;
+        this.respond(errorFrame(e.message), e.fatal);
+        if (e.fatal) break;
+      }
+    }
+    if (overlong) this.respond(null, true);
+    if (this.linkOut.length) {
+      this.sendLink(this.linkOut);
+      this.linkOut.length = 0;
+    }
+    this.publisher.dispatch();
+  }
+
+  private respond(data: Uint8Array | null, close = false) {
+    this.responses.add(data, close);
+    this.flush();
+  }
+
+  /** Sends every settled response at the head of the queue, in one WebSocket message. */
+  private flush() {
+    const out = this.responses.release();
+    if (out) this.send(out);
+    if (this.responses.ended) this.close();
+  }
+
+  private send(data: Uint8Array) {
+    if (this.closed) return;
+    try {
+      sendChunked(this.ws, data);
+    } catch {
+      this.shutdown();
+    }
+  }
+
+  private close() {
+    if (this.closed) return;
+    try {
+      this.ws.close(1000, "closed");
+    } catch {
+      // already closing
+    }
+    this.shutdown();
+  }
+
+  private shutdown() {
+    if (this.closed) return;
+    this.closed = true;
+    this.heartbeats.stop();
+    this.publisher.stop();
+    // The channel requeues whatever this client had in flight when the link closes.
+    try {
+      this.link?.close(1000, "client gone");
+    } catch {
+      // already closed
+    }
+  }
+
+  // ---- what the verbs ask (Client) -------------------------------------------------------
+
+  identified(settings: Settings) {
+    this.settings = settings;
+    this.heartbeats.start(settings.heartbeatInterval);
+  }
+
+  publish(verb: string, topic: string, deferMs: number, bodies: Uint8Array | Uint8Array[]) {
+    this.publisher.add(verb, topic, deferMs, bodies, this.responses.reserve());
+  }
+
+  private published(pending: Pending<Slot>[], stored: boolean, error?: unknown) {
+    for (const { slot, verb } of pending) {
+      if (stored) this.responses.fill(slot, OK);
+      else this.responses.fill(slot, errorFrame(`E_${verb}_FAILED ${verb} failed ${errorText(error)}`), true);
+    }
+    this.flush();
+  }
+
+  channel(cmd: LinkCommand) {
+    this.linkOut.push(cmd);
+  }
+
+  subscribe(topic: string, channel: string) {
+    this.linkBacklog = [];
+    const slot = this.responses.reserve();
+    this.openLink(topic, channel).then(
+      () => {
+        this.responses.fill(slot, OK);
+        this.flush();
+      },
+      (e) => {
+        this.responses.fill(slot, errorFrame(`E_SUB_FAILED SUB failed ${errorText(e)}`), true);
+        this.flush();
+      },
+    );
+  }
+
+  // ---- the link to the channel -----------------------------------------------------------
+
+  private async openLink(topic: string, channel: string) {
+    const s = this.settings;
+    const info: ClientInfo = {
+      client_id: s.clientId,
+      hostname: s.hostname,
+      remote_address: this.remoteAddress,
+      user_agent: s.userAgent,
+      msg_timeout: s.msgTimeout,
+      sample_rate: s.sampleRate,
+      connect_ts: Math.floor(Date.now() / 1000),
+      deflate: false,
+      snappy: false,
+      tls: false,
+    };
+    // An ephemeral channel can be deleted between its creation and the join (its last consumer
+    // left meanwhile). As nsqd does, retry once, 100 ms later.
+    for (let attempt = 1; ; attempt++) {
+      await topicStub(this.env, topic).createChannel(topic, channel);
+      const res = await channelStub(this.env, topic, channel).fetch(linkRequest(info));
+      const link = res.webSocket;
+      if (link) return this.attach(link);
+      if (attempt >= 2) throw new Error("to deleted topic/channel");
+      await new Promise((resolve) => setTimeout(resolve, SUB_RETRY_MS));
+    }
+  }
+
+  private attach(link: WebSocket) {
+    link.binaryType = "arraybuffer";
+    link.accept();
+    if (this.closed) {
+      link.close(1000, "client gone");
+      return;
+    }
+    this.link = link;
+    // Message frames and channel errors go to the client as they are.
+    link.addEventListener("message", (e) => {
+      const data = e.data;
+      this.respond(typeof data === "string" ? encoder.encode(data) : new Uint8Array(data as ArrayBuffer));
+    });
+    // The channel went away (deleted, or its object restarted): so does this client, as with nsqd.
+    link.addEventListener("close", () => this.close());
+    link.addEventListener("error", () => this.close());
+    const backlog = this.linkBacklog ?? [];
+    this.linkBacklog = null;
+    if (backlog.length) this.sendLink(backlog);
+  }
+
+  private sendLink(cmds: LinkCommand[]) {
+    if (this.linkBacklog) {
+      for (const c of cmds) this.linkBacklog.push(c);
+      return;
+    }
+    try {
+      this.link?.send(encodeLink(this.linkSeq++, cmds));
+    } catch {
+      this.close();
+    }
+  }
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
