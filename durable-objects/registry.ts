@@ -2,13 +2,14 @@
 // channels exist; touched when they are created or deleted, never per message.
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../src/config";
+import type { RegistryRpc } from "../src/objects";
 
 export interface Registration {
   topic: string;
   channels: string[];
 }
 
-export class RegistryObject extends DurableObject<Env> {
+export class RegistryObject extends DurableObject<Env> implements RegistryRpc {
   private sql: SqlStorage;
 
   constructor(ctx: DurableObjectState, env: Env) {

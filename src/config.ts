@@ -1,9 +1,10 @@
 // Limits and timeouts, from wrangler.toml [vars], with nsqd's names and defaults.
 
 export interface Env {
-  TOPIC: DurableObjectNamespace<import("../durable-objects/topic").TopicObject>;
-  CHANNEL: DurableObjectNamespace<import("../durable-objects/channel").ChannelObject>;
-  REGISTRY: DurableObjectNamespace<import("../durable-objects/registry").RegistryObject>;
+  // Typed by the objects' RPC interfaces (src/objects.ts), not their classes: src/ does not import durable-objects/.
+  TOPIC: DurableObjectNamespace<import("./objects").TopicRpc>;
+  CHANNEL: DurableObjectNamespace<import("./objects").ChannelRpc>;
+  REGISTRY: DurableObjectNamespace<import("./objects").RegistryRpc>;
   /** The admin UI's files (wrangler.toml [assets]), served under /admin. */
   ASSETS: Fetcher;
   MAX_MSG_SIZE?: string;

@@ -1,0 +1,51 @@
+// What the Worker and the objects call on each other: the RPC methods of each Durable Object
+// class, declared here so that src/ types its namespaces (src/config.ts's Env) without importing
+// durable-objects/ (which imports src/). Each class implements its interface; the checker keeps
+// the two in step.
+import type { ChannelStats, TopicStats } from "./stats";
+
+/** A topic's count of messages and their bytes, as /stats reports them. */
+export interface MessageCounts {
+  count: number;
+  bytes: number;
+}
+
+/** durable-objects/topic.ts: one per topic. */
+export interface TopicRpc extends Rpc.DurableObjectBranded {
+  exists(): boolean;
+  create(topic: string): Promise<void>;
+  publish(topic: string, bodies: Uint8Array[], deferMs?: number): Promise<void>;
+  createChannel(topic: string, channel: string): Promise<void>;
+  hasChannel(channel: string): boolean;
+  deleteChannel(channel: string): Promise<boolean>;
+  channelIdle(channel: string, generation: number): Promise<void>;
+  delete(): Promise<boolean>;
+  empty(): boolean;
+  setPaused(paused: boolean): boolean;
+  channelNames(): string[];
+  stats(channel?: string, includeClients?: boolean): Promise<TopicStats | null>;
+}
+
+/** durable-objects/channel.ts: one per topic and channel (consumers connect with fetch). */
+export interface ChannelRpc extends Rpc.DurableObjectBranded {
+  init(topic: string, channel: string, generation: number): void;
+  exists(): boolean;
+  destroy(): Promise<void>;
+  destroyIfIdle(generation: number): Promise<boolean>;
+  push(segments: Uint8Array[], topic?: MessageCounts): void;
+  empty(): boolean;
+  setPaused(paused: boolean): boolean;
+  topicCounts(): MessageCounts;
+  stats(includeClients?: boolean): ChannelStats | null;
+}
+
+/** durable-objects/registry.ts: the one lookup registry. */
+export interface RegistryRpc extends Rpc.DurableObjectBranded {
+  addTopic(topic: string): void;
+  removeTopic(topic: string): void;
+  addChannel(topic: string, channel: string): void;
+  removeChannel(topic: string, channel: string): void;
+  topics(): string[];
+  hasTopic(topic: string): boolean;
+  channels(topic: string): string[];
+}

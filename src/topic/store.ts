@@ -1,0 +1,216 @@
+// A topic's storage: its schema and every statement, behind one interface (the object never
+// writes SQL itself). Backlog and outbox hold segments (src/segment.ts) exactly as the channels
+// take them, one row per segment keyed by its first message id.
+import { segmentHeader } from "../segment";
+import { blob } from "../sql";
+
+/** What a topic keeps across restarts, as loaded when its object starts. */
+export interface TopicState {
+  name: string | null;
+  paused: boolean;
+  /** The last channel generation handed out. */
+  generation: number;
+  /** The end of the last reserved block of ids (src/topic/ids.ts); 0 before the topic exists. */
+  idLimit: number;
+  /** Channel name -> generation. */
+  channels: Map<string, number>;
+  /** Messages in the backlog. */
+  backlogCount: number;
+  /** /stats' message_count and message_bytes as last stored. */
+  messageCount: number;
+  messageBytes: number;
+}
+
+export interface Counts {
+  count: number;
+  bytes: number;
+}
+
+/** Stored segments read in id order, up to a fan-out's worth. */
+export interface SegmentRead {
+  segments: Uint8Array[];
+  /** Messages in them. */
+  count: number;
+  /** The id of the last segment read: delete up to it once delivered. */
+  lastId: number;
+}
+
+export interface TopicStore {
+  load(): TopicState;
+  setName(name: string): void;
+  setPaused(paused: boolean): void;
+  setIdLimit(limit: number): void;
+  saveCounts(counts: Counts): void;
+
+  /** Records a new channel and the generation counter that produced it. */
+  addChannel(name: string, generation: number): void;
+  /** Forgets a channel and the copies its outbox held for it. */
+  removeChannel(name: string): void;
+
+  /** Appends segments to the backlog, with the counts that include them; returns their messages. */
+  appendBacklog(segments: Uint8Array[], counts: Counts): number;
+  readBacklog(): SegmentRead;
+  /** Drops backlog segments up to `lastId` (delivered). */
+  dropBacklog(lastId: number): void;
+  clearBacklog(): void;
+
+  /** Keeps a channel's copy of segments it did not take, with the counts that include them. */
+  appendOutbox(channel: string, segments: Uint8Array[], counts: Counts): void;
+  outboxChannels(): string[];
+  readOutbox(channel: string): SegmentRead;
+  /** Drops a channel's outbox segments up to `lastId`, or all of them. */
+  dropOutbox(channel: string, lastId?: number): void;
+
+  /** Wipes everything (the topic is deleted); the store is empty and usable after. */
+  deleteAll(): Promise<void>;
+}
+
+/** How much one read of the backlog or outbox returns (at least one segment). */
+export interface ReadBounds {
+  maxMessages: number;
+  maxBytes: number;
+}
+
+const INSERT_BACKLOG = `INSERT OR IGNORE INTO backlog_segments (id, count, data) VALUES (?, ?, ?)`;
+const INSERT_OUTBOX = `INSERT OR IGNORE INTO outbox_segments (channel, id, count, data) VALUES (?, ?, ?, ?)`;
+
+/** The store in a Durable Object's SQLite storage. */
+export class SqlTopicStore implements TopicStore {
+  private readonly sql: SqlStorage;
+
+  constructor(private readonly storage: DurableObjectStorage, private readonly bounds: ReadBounds) {
+    this.sql = storage.sql;
+    this.createSchema();
+  }
+
+  private createSchema() {
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value)`);
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS channels (name TEXT PRIMARY KEY, generation INTEGER NOT NULL)`);
+    // Messages not yet handed to channels: while paused, or before the first channel exists.
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS backlog_segments (id INTEGER PRIMARY KEY, count INTEGER NOT NULL, data BLOB NOT NULL)`);
+    // Copies a channel has not confirmed yet; retried by the alarm.
+    this.sql.exec(
+      `CREATE TABLE IF NOT EXISTS outbox_segments (channel TEXT NOT NULL, id INTEGER NOT NULL, count INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (channel, id))`,
+    );
+  }
+
+  load(): TopicState {
+    const meta = new Map<string, SqlStorageValue>();
+    for (const row of this.sql.exec<{ key: string; value: SqlStorageValue }>(`SELECT key, value FROM meta`)) meta.set(row.key, row.value);
+    const channels = new Map<string, number>();
+    for (const row of this.sql.exec<{ name: string; generation: number }>(`SELECT name, generation FROM channels`)) {
+      channels.set(row.name, row.generation);
+    }
+    return {
+      name: (meta.get("name") as string | undefined) ?? null,
+      paused: meta.get("paused") === 1,
+      generation: (meta.get("generation") as number | undefined) ?? 0,
+      idLimit: (meta.get("id_limit") as number | undefined) ?? 0,
+      channels,
+      backlogCount: this.sql.exec<{ n: number | null }>(`SELECT SUM(count) AS n FROM backlog_segments`).one().n ?? 0,
+      messageCount: (meta.get("message_count") as number | undefined) ?? 0,
+      messageBytes: (meta.get("message_bytes") as number | undefined) ?? 0,
+    };
+  }
+
+  private setMeta(key: string, value: SqlStorageValue) {
+    this.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)`, key, value);
+  }
+
+  setName(name: string) {
+    this.setMeta("name", name);
+  }
+
+  setPaused(paused: boolean) {
+    this.setMeta("paused", paused ? 1 : 0);
+  }
+
+  setIdLimit(limit: number) {
+    this.setMeta("id_limit", limit);
+  }
+
+  saveCounts(counts: Counts) {
+    this.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES ('message_count', ?), ('message_bytes', ?)`, counts.count, counts.bytes);
+  }
+
+  addChannel(name: string, generation: number) {
+    this.setMeta("generation", generation);
+    this.sql.exec(`INSERT OR REPLACE INTO channels (name, generation) VALUES (?, ?)`, name, generation);
+  }
+
+  removeChannel(name: string) {
+    this.sql.exec(`DELETE FROM channels WHERE name = ?`, name);
+    this.sql.exec(`DELETE FROM outbox_segments WHERE channel = ?`, name);
+  }
+
+  appendBacklog(segments: Uint8Array[], counts: Counts): number {
+    return this.storage.transactionSync(() => {
+      this.saveCounts(counts);
+      let n = 0;
+      for (const data of segments) {
+        const { first, count } = segmentHeader(data);
+        this.sql.exec(INSERT_BACKLOG, first, count, blob(data));
+        n += count;
+      }
+      return n;
+    });
+  }
+
+  readBacklog(): SegmentRead {
+    return this.read(this.sql.exec(`SELECT id, count, data FROM backlog_segments ORDER BY id`));
+  }
+
+  dropBacklog(lastId: number) {
+    this.sql.exec(`DELETE FROM backlog_segments WHERE id <= ?`, lastId);
+  }
+
+  clearBacklog() {
+    this.sql.exec(`DELETE FROM backlog_segments`);
+  }
+
+  appendOutbox(channel: string, segments: Uint8Array[], counts: Counts) {
+    this.storage.transactionSync(() => {
+      this.saveCounts(counts);
+      for (const data of segments) {
+        const { first, count } = segmentHeader(data);
+        this.sql.exec(INSERT_OUTBOX, channel, first, count, blob(data));
+      }
+    });
+  }
+
+  outboxChannels(): string[] {
+    return this.sql.exec<{ channel: string }>(`SELECT DISTINCT channel FROM outbox_segments`).toArray().map((r) => r.channel);
+  }
+
+  readOutbox(channel: string): SegmentRead {
+    return this.read(this.sql.exec(`SELECT id, count, data FROM outbox_segments WHERE channel = ? ORDER BY id`, channel));
+  }
+
+  dropOutbox(channel: string, lastId?: number) {
+    if (lastId === undefined) this.sql.exec(`DELETE FROM outbox_segments WHERE channel = ?`, channel);
+    else this.sql.exec(`DELETE FROM outbox_segments WHERE channel = ? AND id <= ?`, channel, lastId);
+  }
+
+  async deleteAll(): Promise<void> {
+    await this.storage.deleteAll();
+    // The tables went too; the object lives on (a publish may re-create the topic).
+    this.createSchema();
+  }
+
+  /** Takes rows (id, count, data) in order while they fit the bounds; the cursor stops there. */
+  private read(cursor: SqlStorageCursor<Record<string, SqlStorageValue>>): SegmentRead {
+    const { maxMessages, maxBytes } = this.bounds;
+    const segments: Uint8Array[] = [];
+    let count = 0;
+    let bytes = 0;
+    let lastId = 0;
+    for (const [id, n, data] of cursor.raw<[number, number, ArrayBuffer]>()) {
+      if (segments.length > 0 && (count + n > maxMessages || bytes + data.byteLength > maxBytes)) break;
+      segments.push(new Uint8Array(data));
+      count += n;
+      bytes += data.byteLength;
+      lastId = id;
+    }
+    return { segments, count, lastId };
+  }
+}
