@@ -9,7 +9,7 @@ import net from "node:net";
 import { hostname } from "node:os";
 import { CommandError, UsageError, interrupted, parse, preflight, service, serviceHelp, serviceOptions, type Service } from "./common.js";
 import { forwarder } from "./forward.js";
-import { lookupdHandler } from "./lookupd.js";
+import { lookupdHandler } from "./bridge-lookupd.js";
 import { relay } from "./relay.js";
 
 export const help = `usage: nsq-edge bridge [--url URL] [--token T] [options]

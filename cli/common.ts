@@ -3,9 +3,8 @@
 // clear line, and exit codes (0 ok, 1 runtime failure, 2 usage).
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import WebSocket from "ws";
-import type { WebSocketConstructor } from "../src/client/index.js";
+import type { WebSocketConstructor } from "../client/src/index.js";
 
-export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
@@ -19,7 +18,7 @@ export class CommandError extends Error {
   override readonly name = "CommandError";
 }
 
-export const DEFAULT_URL = "http://127.0.0.1:4151";
+const DEFAULT_URL = "http://127.0.0.1:4151";
 
 /** Options every subcommand that talks to the service takes. */
 export const serviceOptions = {

@@ -1,7 +1,7 @@
 // `nsq-edge pub <topic> [message...]`: each argument is a message; with none, each line of
 // standard input is (as to_nsq: split on newlines, empty lines skipped), sent with MPUB in
 // batches. Exit 0 once every message is stored (the server's OK), 1 if any publish failed.
-import { Producer, type NsqError } from "../src/client/index.js";
+import { Producer, type NsqError } from "../client/src/index.js";
 import { isValidName } from "../src/protocol/names.js";
 import { CommandError, UsageError, integer, parse, preflight, service, serviceHelp, serviceOptions, socketFailure, webSocketClass, type Service } from "./common.js";
 

@@ -1,7 +1,7 @@
 // `nsq-edge tail <topic>`: prints each message body on its own line as it arrives, like nsq_tail:
 // on an ephemeral channel of its own by default (tail<6 digits>#ephemeral, gone when tail exits),
 // -n N to exit 0 after N messages. Each message is finished once written to standard output.
-import { Consumer, type Message } from "../src/client/index.js";
+import { Consumer, type Message } from "../client/src/index.js";
 import { isValidName } from "../src/protocol/names.js";
 import { CommandError, UsageError, integer, interrupted, parse, preflight, service, serviceHelp, serviceOptions, socketFailure, webSocketClass, writeOut } from "./common.js";
 

@@ -1,12 +1,12 @@
 // The service's own HTTP API, same origin: nsqd's /stats and admin endpoints, nsqlookupd's
 // /nodes and /lookup. Every call the UI makes goes through these few functions.
 
-import type { Lookup, Nodes } from "../../src/lookupd";
+import type { Lookup, Nodes } from "../../src/lookupd-answers";
 import type { Stats } from "../../src/stats";
 
 export type { ChannelStats, ClientStats, Latency, Percentile, Stats, TopicStats } from "../../src/stats";
 
-export type { Lookup, NodeInfo, Nodes, PeerInfo } from "../../src/lookupd";
+export type { Lookup, NodeInfo, Nodes, PeerInfo } from "../../src/lookupd-answers";
 
 /** An answer other than 2xx: nsqd's {"message": "..."} when there is one. */
 export class ApiError extends Error {

@@ -17,7 +17,7 @@ import { VERSION, type Env } from "../config";
 import { registryStub } from "../stubs";
 import { HttpError, nsqEmpty, nsqJson, query } from "./respond";
 import type { RouteFn } from "./nsqd";
-import type { Lookup, Nodes, PeerInfo } from "../lookupd";
+import type { Lookup, Nodes, PeerInfo } from "../lookupd-answers";
 
 type C = Context<{ Bindings: Env }>;
 
@@ -39,7 +39,7 @@ export function lookupdRoutes(route: RouteFn) {
 }
 
 /** This service as nsqlookupd describes an nsqd (PeerInfo). */
-export function producer(c: C): PeerInfo {
+function thisNode(c: C): PeerInfo {
   const url = new URL(c.req.url);
   const port = url.port ? Number(url.port) : url.protocol === "https:" ? 443 : 80;
   return {
@@ -59,10 +59,10 @@ async function lookup(c: C) {
   if (topic === undefined) throw new HttpError(400, "MISSING_ARG_TOPIC");
   const registry = registryStub(c.env);
   if (!(await registry.hasTopic(topic))) throw new HttpError(404, "TOPIC_NOT_FOUND");
-  return nsqJson({ channels: await registry.channels(topic), producers: [producer(c)] } satisfies Lookup);
+  return nsqJson({ channels: await registry.channels(topic), producers: [thisNode(c)] } satisfies Lookup);
 }
 
 async function nodes(c: C) {
   const topics = await registryStub(c.env).topics();
-  return nsqJson({ producers: [{ ...producer(c), tombstones: topics.map(() => false), topics }] } satisfies Nodes);
+  return nsqJson({ producers: [{ ...thisNode(c), tombstones: topics.map(() => false), topics }] } satisfies Nodes);
 }

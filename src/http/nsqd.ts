@@ -172,7 +172,7 @@ async function mpub(c: C) {
 }
 
 /** Newline-separated messages: "\n" only ("\r" is kept), empty lines skipped. */
-export function splitLines(body: Uint8Array, maxMsgSize: number): Uint8Array[] {
+function splitLines(body: Uint8Array, maxMsgSize: number): Uint8Array[] {
   const out: Uint8Array[] = [];
   let start = 0;
   while (start < body.length) {

@@ -11,7 +11,7 @@ interface StatsDoc {
 const left = (v: string | number, width: number) => String(v).padEnd(width, " ");
 
 /** Go's Duration.String() for whole seconds: 0s, 5s, 1m2s, 1h0m5s. */
-export function goDuration(seconds: number): string {
+function goDuration(seconds: number): string {
   const s = Math.max(0, Math.floor(seconds));
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);

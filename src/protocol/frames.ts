@@ -67,14 +67,17 @@ export interface Frame {
   data: Uint8Array;
 }
 
-export interface Message {
+/** A message frame's fields, decoded (the client library's Message wraps one). */
+export interface MessageFrame {
   timestamp: bigint; // nanoseconds
   attempts: number;
   id: string;
   body: Uint8Array;
 }
+/** @deprecated the old name of MessageFrame, kept until the tests' helpers import the new one. */
+export type Message = MessageFrame;
 
-export function decodeMessage(data: Uint8Array): Message {
+export function decodeMessage(data: Uint8Array): MessageFrame {
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   return {
     timestamp: view.getBigUint64(0),

@@ -2,7 +2,7 @@
 // the backoff state machine (with fake timers).
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { NsqError, exponentialBackoff, lookupUrl, producerSocketUrl, serviceSocketUrl } from "@nsq-edge/client";
-import { BackoffController, reconnectDelay } from "../../src/client/backoff";
+import { BackoffController, reconnectDelay } from "../../client/src/backoff";
 
 describe("URLs", () => {
   it("lookup and V2 endpoints under a service URL, with its scheme and path prefix", () => {

@@ -3,7 +3,7 @@
 // a service binding's fetch): /lookup over HTTP, the V2 WebSocket by an Upgrade request.
 import { SELF } from "cloudflare:test";
 import { afterEach, expect, it } from "vitest";
-import { Consumer, Producer, type FetchLike, type Message } from "../../src/client";
+import { Consumer, Producer, type FetchLike, type Message } from "../../client/src/index";
 import { unique } from "../helpers/workers";
 
 const fetchFn: FetchLike = (url, init) => SELF.fetch(url, init);

@@ -7,131 +7,36 @@
 // `consumer.on("message", fn)`: resolving finishes the message, throwing requeues it with
 // backoff) or through async iteration (`for await (const msg of consumer)`: the message is
 // finished when the loop asks for the next one).
-import * as cmd from "../protocol/commands.js";
-import { isValidName } from "../protocol/names.js";
-import { BackoffController, reconnectDelay } from "./backoff.js";
-import { Connection, type IdentifyOptions, type RawMessage } from "./connection.js";
+import * as cmd from "../../src/protocol/commands.js";
+import type { MessageFrame } from "../../src/protocol/frames.js";
+import { isValidName } from "../../src/protocol/names.js";
+import { BackoffController } from "./backoff.js";
+import { Connection } from "./connection.js";
 import { ClosedError, NsqError } from "./errors.js";
 import { Emitter } from "./events.js";
 import { defaultFetch, lookup, producerSocketUrl } from "./lookup.js";
+import { consumerSettings, type ConsumerEvents, type ConsumerOptions, type ConsumerSettings, type ConsumerStats } from "./consumer-options.js";
+import { Inbox } from "./inbox.js";
 import { Message, type MessageDelegate } from "./message.js";
-import type { TransportOptions } from "./socket.js";
+import { rebalance, redistribute, setRdy } from "./rdy.js";
+import { Reconnects } from "./reconnects.js";
 
-export type Handler = (msg: Message) => unknown;
-
-export interface ConsumerOptions extends IdentifyOptions, TransportOptions {
-  /**
-   * The service URL (or several lookup URLs): the consumer asks `/lookup?topic=` there and
-   * connects to every producer listed. Either this or `nsqdUrls`.
-   */
-  url?: string | string[];
-  /** WebSocket URLs to connect to directly (`wss://host/ws`), without the lookup API. */
-  nsqdUrls?: string[];
-  /** The message handler (the same as `consumer.on("message", handler)`). */
-  handler?: Handler;
-  /** Messages in flight at once, over all connections. Default 1. */
-  maxInFlight?: number;
-  /** Deliveries after which a message is finished and reported ("discard"); 0 = no limit. Default 5. */
-  maxAttempts?: number;
-  /** Backoff duration unit: level n waits backoffMultiplier × 2^n ms. Default 1000. */
-  backoffMultiplier?: number;
-  /** Longest backoff, in ms; 0 disables backoff. Default 120000. */
-  maxBackoffDuration?: number;
-  /** Requeue delay of a failed message: this × attempts ms, capped at maxRequeueDelay. Default 90000. */
-  defaultRequeueDelay?: number;
-  /** Default 900000. */
-  maxRequeueDelay?: number;
-  /** How often the lookup API is polled for new producers, in ms. Default 60000. */
-  lookupdPollInterval?: number;
-  /** Random extra fraction of the poll interval. Default 0.3. */
-  lookupdPollJitter?: number;
-  /** With more connections than maxInFlight: a connection idle this long loses its RDY to another. Default 10000. */
-  lowRdyIdleTimeout?: number;
-  /** How often RDY is redistributed in that case, in ms. Default 5000. */
-  rdyRedistributeInterval?: number;
-  /** First reconnect delay after a dropped connection, in ms (doubles per failure, with jitter). Default 1000. */
-  reconnectDelay?: number;
-  /** Longest reconnect delay, in ms. Default 60000. */
-  maxReconnectDelay?: number;
-  /** FIN when the handler resolves, REQ when it throws (and FIN in iteration). Default true. */
-  autoResponse?: boolean;
-  /** How long close() waits for messages in flight before closing the connections, in ms. Default 30000. */
-  closeTimeout?: number;
-}
-
-export interface ConsumerEvents {
-  /** A message (registering a listener makes the consumer use handlers rather than iteration). */
-  message: Handler;
-  /** A message past maxAttempts: it was finished without reaching the handler. */
-  discard: (msg: Message) => void;
-  /** Lookup or connection failures, server errors, handler failures: informational. */
-  error: (err: unknown) => void;
-  /** A connection is open and subscribed. */
-  connect: (url: string) => void;
-  /** A connection closed (it is reconnected unless the consumer is closing). */
-  disconnect: (url: string, err?: Error) => void;
-  /** Backoff started or continued: RDY 0 everywhere for `ms`. */
-  backoff: (ms: number, level: number) => void;
-  /** Backoff is over: full RDY again. */
-  resume: () => void;
-  /** close() finished. */
-  close: () => void;
-}
-
-export interface ConsumerStats {
-  messagesReceived: number;
-  messagesFinished: number;
-  messagesRequeued: number;
-  messagesDiscarded: number;
-  connections: number;
-  /** Messages delivered and not yet answered. */
-  inFlight: number;
-  /** The sum of the RDY counts last sent. */
-  rdy: number;
-  backoffLevel: number;
-}
-
-interface Waiter {
-  resolve(r: IteratorResult<Message>): void;
-  reject(e: unknown): void;
-}
+export type { ConsumerEvents, ConsumerOptions, ConsumerStats, Handler } from "./consumer-options.js";
 
 export class Consumer extends Emitter<ConsumerEvents> implements AsyncIterable<Message> {
-  private readonly opts: Required<
-    Pick<
-      ConsumerOptions,
-      | "maxInFlight"
-      | "maxAttempts"
-      | "backoffMultiplier"
-      | "maxBackoffDuration"
-      | "defaultRequeueDelay"
-      | "maxRequeueDelay"
-      | "lookupdPollInterval"
-      | "lookupdPollJitter"
-      | "lowRdyIdleTimeout"
-      | "rdyRedistributeInterval"
-      | "reconnectDelay"
-      | "maxReconnectDelay"
-      | "autoResponse"
-      | "closeTimeout"
-    >
-  >;
+  private readonly opts: ConsumerSettings;
+  private readonly inbox: Inbox;
   private readonly lookupUrls: string[];
   /** The producers to be connected to: from the last lookup, or nsqdUrls. */
   private wanted = new Set<string>();
   private conns = new Map<string, Connection>();
   private connecting = new Set<string>();
-  private reconnects = new Map<string, { attempt: number; timer: ReturnType<typeof setTimeout> | null }>();
+  private readonly reconnects: Reconnects;
   private delegates = new WeakMap<Connection, MessageDelegate>();
   private backoff: BackoffController;
   private pollTimer: ReturnType<typeof setTimeout> | null = null;
   private redistributeTimer: ReturnType<typeof setInterval> | null = null;
   private polling: Promise<void> | null = null;
-
-  /** Iteration: messages not yet taken, and next() calls waiting for one. */
-  private buffer: Message[] = [];
-  private waiters: Waiter[] = [];
-  private current: Message | null = null;
 
   private stopping = false;
   private closePromise: Promise<void> | null = null;
@@ -147,22 +52,9 @@ export class Consumer extends Emitter<ConsumerEvents> implements AsyncIterable<M
   ) {
     super();
     const o = options;
-    this.opts = {
-      maxInFlight: o.maxInFlight ?? 1,
-      maxAttempts: o.maxAttempts ?? 5,
-      backoffMultiplier: o.backoffMultiplier ?? 1000,
-      maxBackoffDuration: o.maxBackoffDuration ?? 120_000,
-      defaultRequeueDelay: o.defaultRequeueDelay ?? 90_000,
-      maxRequeueDelay: o.maxRequeueDelay ?? 900_000,
-      lookupdPollInterval: o.lookupdPollInterval ?? 60_000,
-      lookupdPollJitter: o.lookupdPollJitter ?? 0.3,
-      lowRdyIdleTimeout: o.lowRdyIdleTimeout ?? 10_000,
-      rdyRedistributeInterval: o.rdyRedistributeInterval ?? 5000,
-      reconnectDelay: o.reconnectDelay ?? 1000,
-      maxReconnectDelay: o.maxReconnectDelay ?? 60_000,
-      autoResponse: o.autoResponse ?? true,
-      closeTimeout: o.closeTimeout ?? 30_000,
-    };
+    this.opts = consumerSettings(o);
+    this.inbox = new Inbox(this.opts.autoResponse);
+    this.reconnects = new Reconnects(this.opts.reconnectDelay, this.opts.maxReconnectDelay);
     if (!(this.opts.maxInFlight >= 0)) throw new RangeError("maxInFlight must be 0 or more");
     // As go-nsq's NewConsumer, names are checked here (with nsqd's rules and error codes).
     for (const [what, name] of [["topic", topic], ["channel", channel]])
@@ -173,14 +65,14 @@ export class Consumer extends Emitter<ConsumerEvents> implements AsyncIterable<M
     if (o.handler) this.on("message", o.handler);
     this.backoff = new BackoffController(this.opts.backoffMultiplier, this.opts.maxBackoffDuration, {
       pause: (ms, level) => {
-        for (const c of this.live()) this.setRdy(c, 0);
+        for (const c of this.live()) setRdy(c, 0);
         this.emit("backoff", ms, level);
       },
       test: () => {
         const live = this.live();
         if (live.length === 0) return false;
         // While in backoff, only ever one message at a time: RDY 1 on one connection.
-        this.setRdy(live[Math.floor(Math.random() * live.length)], 1);
+        setRdy(live[Math.floor(Math.random() * live.length)], 1);
         return true;
       },
       resume: () => {
@@ -199,8 +91,7 @@ export class Consumer extends Emitter<ConsumerEvents> implements AsyncIterable<M
   override on<K extends keyof ConsumerEvents>(event: K, listener: ConsumerEvents[K]): this {
     super.on(event, listener);
     if (event === "message") {
-      const buffered = this.buffer.splice(0);
-      for (const m of buffered) this.dispatch(m);
+      for (const m of this.inbox.take()) this.dispatch(m);
     }
     return this;
   }
@@ -265,19 +156,11 @@ export class Consumer extends Emitter<ConsumerEvents> implements AsyncIterable<M
   /** Async iteration: each message is finished when the loop asks for the next one (unless answered). */
   [Symbol.asyncIterator](): AsyncIterator<Message> {
     return {
-      next: () => {
-        this.autoFinishCurrent();
-        const m = this.buffer.shift();
-        if (m) return Promise.resolve(this.yieldMessage(m));
-        if (this.stopping) return Promise.resolve({ done: true, value: undefined });
-        return new Promise<IteratorResult<Message>>((resolve, reject) => this.waiters.push({ resolve, reject }));
-      },
+      next: () => this.inbox.next(this.stopping),
       // Leaving the loop (break, return, throw) requeues the current message unless it was
       // answered, and closes the consumer.
       return: async () => {
-        const m = this.current;
-        this.current = null;
-        if (m && !m.hasResponded && !m.isAutoResponseDisabled) m.requeue(0, false);
+        this.inbox.leave();
         await this.close();
         return { done: true, value: undefined };
       },
@@ -303,7 +186,7 @@ export class Consumer extends Emitter<ConsumerEvents> implements AsyncIterable<M
     this.pollTimer = null;
     this.polling ??= this.queryLookup()
       .then(() => {
-        for (const u of this.wanted) if (!this.conns.has(u) && !this.connecting.has(u) && !this.reconnects.get(u)?.timer) void this.connectTo(u);
+        for (const u of this.wanted) if (!this.conns.has(u) && !this.connecting.has(u) && !this.reconnects.waiting(u)) void this.connectTo(u);
       })
       .finally(() => {
         this.polling = null;
@@ -364,9 +247,7 @@ export class Consumer extends Emitter<ConsumerEvents> implements AsyncIterable<M
       conn.close();
       return;
     }
-    const reconnect = this.reconnects.get(url);
-    if (reconnect?.timer) clearTimeout(reconnect.timer);
-    this.reconnects.delete(url);
+    this.reconnects.forget(url);
     conn.lastMessageAt = Date.now();
     this.conns.set(url, conn);
     this.delegates.set(conn, this.delegateFor(conn));
@@ -396,25 +277,16 @@ export class Consumer extends Emitter<ConsumerEvents> implements AsyncIterable<M
    */
   private scheduleReconnect(url: string) {
     if (this.stopping) return;
-    const r = this.reconnects.get(url) ?? { attempt: 0, timer: null };
-    if (r.timer) return;
-    const delay = reconnectDelay(r.attempt, this.opts.reconnectDelay, this.opts.maxReconnectDelay);
-    r.attempt++;
-    r.timer = setTimeout(async () => {
-      r.timer = null;
+    this.reconnects.schedule(url, async () => {
       if (this.stopping) return;
       if (this.lookupUrls.length) {
         const answered = await this.queryLookup();
         if (this.stopping) return;
         if (!answered) return this.scheduleReconnect(url);
-        if (!this.wanted.has(url)) {
-          this.reconnects.delete(url);
-          return;
-        }
+        if (!this.wanted.has(url)) return this.reconnects.forget(url);
       }
       void this.connectTo(url);
-    }, delay);
-    this.reconnects.set(url, r);
+    });
   }
 
   /** Open connections that may get RDY. */
@@ -424,60 +296,19 @@ export class Consumer extends Emitter<ConsumerEvents> implements AsyncIterable<M
 
   // ---- RDY ---------------------------------------------------------------------------------
 
-  private setRdy(conn: Connection, n: number) {
-    const count = Math.max(0, Math.min(n, conn.settings.maxRdyCount));
-    if (conn.rdy === count || conn.closed) return;
-    conn.rdy = count;
-    conn.write(cmd.rdy(count));
-  }
-
-  /**
-   * Spreads maxInFlight over the connections (go-nsq's perConnMaxInFlight), never letting the
-   * sum exceed it: decreases are sent before increases. With more connections than
-   * maxInFlight, the connections holding RDY keep it and redistribute() rotates it.
-   */
   private rebalance() {
     if (this.stopping || this.backoff.active) return;
-    const live = this.live();
-    if (live.length === 0) return;
-    const max = this.opts.maxInFlight;
-    const target = new Map<Connection, number>();
-    if (max >= live.length) {
-      const share = Math.floor(max / live.length);
-      for (const c of live) target.set(c, share);
-    } else {
-      let left = max;
-      const holders = live.filter((c) => c.rdy > 0);
-      const others = shuffle(live.filter((c) => c.rdy === 0));
-      for (const c of [...holders, ...others]) {
-        target.set(c, left > 0 ? 1 : 0);
-        if (left > 0) left--;
-      }
-    }
-    for (const [c, n] of target) if (n < c.rdy) this.setRdy(c, n);
-    for (const [c, n] of target) if (n > c.rdy) this.setRdy(c, n);
+    rebalance(this.live(), this.opts.maxInFlight);
   }
 
-  /** With fewer RDY than connections: idle connections give their RDY to others. */
   private redistribute() {
     if (this.stopping || this.backoff.active) return;
-    const live = this.live();
-    if (this.opts.maxInFlight >= live.length) return;
-    const now = Date.now();
-    const idle = live.filter((c) => c.rdy > 0 && c.inFlight === 0 && now - c.lastMessageAt > this.opts.lowRdyIdleTimeout);
-    const candidates = shuffle(live.filter((c) => c.rdy === 0));
-    for (const c of idle) {
-      const next = candidates.pop();
-      if (!next) break;
-      this.setRdy(c, 0);
-      next.lastMessageAt = now;
-      this.setRdy(next, 1);
-    }
+    redistribute(this.live(), this.opts.maxInFlight, this.opts.lowRdyIdleTimeout, Date.now());
   }
 
   // ---- messages ----------------------------------------------------------------------------
 
-  private onMessage(conn: Connection, raw: RawMessage) {
+  private onMessage(conn: Connection, raw: MessageFrame) {
     conn.inFlight++;
     conn.lastMessageAt = Date.now();
     this.counters.received++;
@@ -498,9 +329,7 @@ export class Consumer extends Emitter<ConsumerEvents> implements AsyncIterable<M
 
   private dispatch(msg: Message) {
     if (this.listenerCount("message") === 0) {
-      const w = this.waiters.shift();
-      if (w) w.resolve(this.yieldMessage(msg));
-      else this.buffer.push(msg);
+      this.inbox.deliver(msg);
       return;
     }
     let results: unknown[];
@@ -519,17 +348,6 @@ export class Consumer extends Emitter<ConsumerEvents> implements AsyncIterable<M
         if (auto && !msg.isAutoResponseDisabled) msg.requeue();
       },
     );
-  }
-
-  private yieldMessage(m: Message): IteratorResult<Message> {
-    this.current = m;
-    return { done: false, value: m };
-  }
-
-  private autoFinishCurrent() {
-    const m = this.current;
-    this.current = null;
-    if (m && this.opts.autoResponse && !m.isAutoResponseDisabled) m.finish();
   }
 
   private delegateFor(conn: Connection): MessageDelegate {
@@ -570,8 +388,7 @@ export class Consumer extends Emitter<ConsumerEvents> implements AsyncIterable<M
     if (this.pollTimer !== null) clearTimeout(this.pollTimer);
     if (this.redistributeTimer !== null) clearInterval(this.redistributeTimer);
     this.pollTimer = this.redistributeTimer = null;
-    for (const r of this.reconnects.values()) if (r.timer) clearTimeout(r.timer);
-    this.reconnects.clear();
+    this.reconnects.stop();
     this.backoff.stop();
     for (const w of this.readyWaiters.splice(0)) w.reject(new ClosedError("the consumer is closed"));
     for (const c of this.conns.values()) {
@@ -579,8 +396,8 @@ export class Consumer extends Emitter<ConsumerEvents> implements AsyncIterable<M
       c.command(cmd.cls()).catch(() => {});
     }
     // Messages nobody took yet go back now; iterators waiting for one end.
-    for (const m of this.buffer.splice(0)) m.requeue(0, false);
-    for (const w of this.waiters.splice(0)) w.resolve({ done: true, value: undefined });
+    for (const m of this.inbox.take()) m.requeue(0, false);
+    this.inbox.end();
     if (this.inFlightTotal() > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, timeoutMs);
@@ -604,12 +421,4 @@ export class Consumer extends Emitter<ConsumerEvents> implements AsyncIterable<M
   private checkClosed() {
     if (this.inFlightTotal() === 0) for (const w of this.closeWaiters.splice(0)) w();
   }
-}
-
-function shuffle<T>(list: T[]): T[] {
-  for (let i = list.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [list[i], list[j]] = [list[j], list[i]];
-  }
-  return list;
 }

@@ -6,7 +6,8 @@
 import { ConnectionError } from "./errors.js";
 import { errorText, type FetchLike } from "./socket.js";
 
-export interface Producer {
+/** A producer as /lookup lists it (nsqlookupd's PeerInfo, the fields the client reads). */
+export interface LookupProducer {
   broadcast_address: string;
   http_port: number;
   tcp_port?: number;
@@ -17,7 +18,7 @@ export interface Producer {
 
 export interface LookupResult {
   channels: string[];
-  producers: Producer[];
+  producers: LookupProducer[];
 }
 
 /** The lookup URL for a topic under a service URL (http(s):// or ws(s)://, any path prefix). */
@@ -34,7 +35,7 @@ export function serviceSocketUrl(serviceUrl: string): string {
 }
 
 /** The WebSocket URL of a producer listed by /lookup, reached like the lookup URL was. */
-export function producerSocketUrl(serviceUrl: string, p: Producer): string {
+export function producerSocketUrl(serviceUrl: string, p: LookupProducer): string {
   const base = serviceBase(serviceUrl);
   const secure = base.secure;
   const host = p.broadcast_address.includes(":") && !p.broadcast_address.startsWith("[") ? `[${p.broadcast_address}]` : p.broadcast_address;
@@ -79,7 +80,7 @@ export function defaultFetch(): FetchLike {
  * A service URL as http(s)://host[:port]/prefix with no trailing slash: ws(s):// becomes
  * http(s):// and a final /ws (the V2 endpoint) is dropped.
  */
-export function serviceBase(serviceUrl: string): { secure: boolean; host: string; path: string } {
+function serviceBase(serviceUrl: string): { secure: boolean; host: string; path: string } {
   const isWs = /^wss?:/i.test(serviceUrl);
   const u = new URL(isWs ? serviceUrl.replace(/^ws(s?):/i, "http$1:") : serviceUrl);
   if (u.protocol !== "http:" && u.protocol !== "https:") throw new TypeError(`not an http(s) or ws(s) URL: ${serviceUrl}`);

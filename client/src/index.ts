@@ -14,6 +14,6 @@ export { Consumer, type ConsumerOptions, type ConsumerEvents, type ConsumerStats
 export { Message } from "./message.js";
 export { NsqError, ConnectionError, ClosedError } from "./errors.js";
 export { Connection, VERSION, type ConnectionOptions, type IdentifyOptions, type ServerSettings } from "./connection.js";
-export { lookup, lookupUrl, producerSocketUrl, serviceSocketUrl, type LookupResult, type Producer as LookupProducer } from "./lookup.js";
+export { lookup, lookupUrl, producerSocketUrl, serviceSocketUrl, type LookupResult, type LookupProducer } from "./lookup.js";
 export type { Connect, FetchLike, SocketLike, TransportOptions, WebSocketConstructor } from "./socket.js";
 export { exponentialBackoff } from "./backoff.js";

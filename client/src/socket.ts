@@ -56,7 +56,7 @@ export interface TransportOptions {
 const OPEN = 1;
 
 /** ws:// and wss:// as http:// and https:// (what fetch takes), and the other way round. */
-export function httpUrl(url: string): string {
+function httpUrl(url: string): string {
   return url.replace(/^ws(s?):/i, "http$1:");
 }
 export function wsUrl(url: string): string {

@@ -2,12 +2,10 @@
 // heartbeats (answered with NOP; a silent server is dropped), the queue of commands waiting
 // for their response, and coalescing: whatever is written in one turn of the event loop leaves
 // as one WebSocket message.
-import * as cmd from "../protocol/commands.js";
-import { FRAME_ERROR, FRAME_MESSAGE, FRAME_RESPONSE, FrameReader, decodeMessage, type Message as RawMessage } from "../protocol/frames.js";
+import * as cmd from "../../src/protocol/commands.js";
+import { FRAME_ERROR, FRAME_MESSAGE, FRAME_RESPONSE, FrameReader, decodeMessage, type MessageFrame } from "../../src/protocol/frames.js";
 import { ConnectionError, NsqError } from "./errors.js";
 import { destroySocket, errorText, openSocket, type SocketLike, type TransportOptions } from "./socket.js";
-
-export type { RawMessage };
 
 /** What a connection tells the server about itself in IDENTIFY, with go-nsq's defaults. */
 export interface IdentifyOptions {
@@ -42,7 +40,7 @@ export interface ServerSettings {
 
 export interface ConnectionEvents {
   /** A message frame (consumer connections only). */
-  message?(conn: Connection, msg: RawMessage): void;
+  message?(conn: Connection, msg: MessageFrame): void;
   /** An error frame that answers no command (E_FIN_FAILED, E_REQ_FAILED, E_TOUCH_FAILED, ...). */
   error?(conn: Connection, err: NsqError): void;
   /** The connection closed, for whatever reason; called once. */
@@ -50,8 +48,8 @@ export interface ConnectionEvents {
 }
 
 export const VERSION = "0.1.0";
-export const DEFAULT_CLIENT_ID = "nsq-edge-client";
-export const USER_AGENT = `nsq-edge-client/${VERSION}`;
+const DEFAULT_CLIENT_ID = "nsq-edge-client";
+const USER_AGENT = `nsq-edge-client/${VERSION}`;
 
 /** The largest WebSocket message the library sends (a command larger than this is split). */
 const MAX_WS_MESSAGE = 512 * 1024;

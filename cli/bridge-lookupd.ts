@@ -17,7 +17,7 @@
 // ...). Routing answers as nsqlookupd's router does (404 NOT_FOUND, 405 with Allow).
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { hostname } from "node:os";
-import type { PeerInfo } from "../src/lookupd.js";
+import type { PeerInfo } from "../src/lookupd-answers.js";
 import { isValidName } from "../src/protocol/names.js";
 import { reason, type Service } from "./common.js";
 

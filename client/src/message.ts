@@ -1,5 +1,5 @@
 // A message as a consumer receives it, with the responses nsqd takes for it: FIN, REQ, TOUCH.
-import type { RawMessage } from "./connection.js";
+import type { MessageFrame } from "../../src/protocol/frames.js";
 
 const decoder = new TextDecoder();
 
@@ -28,7 +28,7 @@ export class Message {
   private autoResponse = true;
 
   constructor(
-    raw: RawMessage,
+    raw: MessageFrame,
     source: string,
     private readonly delegate: MessageDelegate,
   ) {

@@ -7,7 +7,7 @@
 // The connection opens on the first publish and again on the next publish after it drops.
 // A publish pending when the connection drops is rejected with a ConnectionError (it may or may
 // not have been stored); as go-nsq, the producer does not publish it again by itself.
-import * as cmd from "../protocol/commands.js";
+import * as cmd from "../../src/protocol/commands.js";
 import { Connection, type ConnectionOptions } from "./connection.js";
 import { ClosedError, NsqError } from "./errors.js";
 import { serviceSocketUrl } from "./lookup.js";
@@ -25,7 +25,7 @@ interface Queued {
 
 const encoder = new TextEncoder();
 
-export function toBytes(body: Body): Uint8Array {
+function toBytes(body: Body): Uint8Array {
   if (typeof body === "string") return encoder.encode(body);
   if (body instanceof Uint8Array) return body;
   if (body instanceof ArrayBuffer) return new Uint8Array(body);
@@ -38,7 +38,7 @@ export function toBytes(body: Body): Uint8Array {
  * is: it is refused here with the server's code. Every other name goes to the server, which
  * checks it (E_BAD_TOPIC).
  */
-export function checkTopic(verb: string, topic: string): string {
+function checkTopic(verb: string, topic: string): string {
   if (typeof topic !== "string" || topic === "" || /[\s\x00-\x1f]/.test(topic))
     throw new NsqError(`E_BAD_TOPIC ${verb} topic name ${JSON.stringify(topic)} is not valid`);
   return topic;
