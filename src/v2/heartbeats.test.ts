@@ -2,30 +2,27 @@ import { describe, expect, it } from "vitest";
 import { Heartbeats, type IntervalTimer } from "./heartbeats";
 
 /** A timer driven by hand: tick() runs the interval's callback once. */
-function fakeTimer() {
-  let fn: (() => void) | null = null;
-  const timer = {
-    intervals: [] as number[],
-    setInterval(f: () => void, ms: number) {
-      fn = f;
-      timer.intervals.push(ms);
-      return timer.intervals.length;
-    },
-    clearInterval() {
-      fn = null;
-    },
-    get running() {
-      return fn !== null;
-    },
-    tick() {
-      fn?.();
-    },
-  } satisfies IntervalTimer & Record<string, unknown>;
-  return timer;
+class FakeTimer implements IntervalTimer {
+  intervals: number[] = [];
+  private fn: (() => void) | null = null;
+  setInterval(fn: () => void, ms: number) {
+    this.fn = fn;
+    this.intervals.push(ms);
+    return this.intervals.length;
+  }
+  clearInterval() {
+    this.fn = null;
+  }
+  get running() {
+    return this.fn !== null;
+  }
+  tick() {
+    this.fn?.();
+  }
 }
 
 function setup() {
-  const timer = fakeTimer();
+  const timer = new FakeTimer();
   const seen: string[] = [];
   const hb = new Heartbeats(timer, () => seen.push("beat"), () => seen.push("gone"));
   return { timer, seen, hb };

@@ -6,7 +6,7 @@
 import type { Config, Env } from "../config";
 import { ProtocolError } from "../protocol/errors";
 import { errorFrame, responseFrame, sendChunked } from "../protocol/frames";
-import { encodeLink, linkRequest, type ClientInfo, type LinkCommand } from "../protocol/link";
+import { encodeLink, linkRequest, type LinkCommand } from "../protocol/link";
 import { BadMagicError, type Command, ParseError, V2Parser } from "../protocol/parser";
 import { hostOf } from "../protocol/remote-address";
 import { channelStub, topicStub } from "../stubs";
@@ -14,6 +14,7 @@ import { Heartbeats, type IntervalTimer } from "./heartbeats";
 import { initialSettings, type Settings } from "./identify";
 import { Publisher, type Pending } from "./publishing";
 import { OK, ResponseQueue, type Slot } from "./responses";
+import { clientInfo, joinWithRetry } from "./subscribe";
 import { exec, type Client, type State } from "./verbs";
 
 const encoder = new TextEncoder();
@@ -22,8 +23,7 @@ const TIMER: IntervalTimer = {
   setInterval: (fn, ms) => setInterval(fn, ms),
   clearInterval: (handle) => clearInterval(handle as number),
 };
-/** nsqd's SUB waits this long before its one retry (see openLink). */
-const SUB_RETRY_MS = 100;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class V2Session implements Client {
   state: State = "init";
@@ -190,29 +190,12 @@ export class V2Session implements Client {
   // ---- the link to the channel -----------------------------------------------------------
 
   private async openLink(topic: string, channel: string) {
-    const s = this.settings;
-    const info: ClientInfo = {
-      client_id: s.clientId,
-      hostname: s.hostname,
-      remote_address: this.remoteAddress,
-      user_agent: s.userAgent,
-      msg_timeout: s.msgTimeout,
-      sample_rate: s.sampleRate,
-      connect_ts: Math.floor(Date.now() / 1000),
-      deflate: false,
-      snappy: false,
-      tls: false,
-    };
-    // An ephemeral channel can be deleted between its creation and the join (its last consumer
-    // left meanwhile). As nsqd does, retry once, 100 ms later.
-    for (let attempt = 1; ; attempt++) {
+    const info = clientInfo(this.settings, this.remoteAddress, Date.now());
+    const link = await joinWithRetry(async () => {
       await topicStub(this.env, topic).createChannel(topic, channel);
-      const res = await channelStub(this.env, topic, channel).fetch(linkRequest(info));
-      const link = res.webSocket;
-      if (link) return this.attach(link);
-      if (attempt >= 2) throw new Error("to deleted topic/channel");
-      await new Promise((resolve) => setTimeout(resolve, SUB_RETRY_MS));
-    }
+      return (await channelStub(this.env, topic, channel).fetch(linkRequest(info))).webSocket;
+    }, sleep);
+    this.attach(link);
   }
 
   private attach(link: WebSocket) {
