@@ -46,44 +46,34 @@ export interface ConsumerOptions extends IdentifyOptions, TransportOptions {
   closeTimeout?: number;
 }
 
+/** go-nsq's defaults, of the options that have one. */
+const defaults = {
+  maxInFlight: 1,
+  maxAttempts: 5,
+  backoffMultiplier: 1000,
+  maxBackoffDuration: 120_000,
+  defaultRequeueDelay: 90_000,
+  maxRequeueDelay: 900_000,
+  lookupdPollInterval: 60_000,
+  lookupdPollJitter: 0.3,
+  lowRdyIdleTimeout: 10_000,
+  rdyRedistributeInterval: 5000,
+  reconnectDelay: 1000,
+  maxReconnectDelay: 60_000,
+  autoResponse: true,
+  closeTimeout: 30_000,
+} satisfies ConsumerOptions;
+
 /** The options that have defaults, each set. */
-export type ConsumerSettings = Required<
-  Pick<
-    ConsumerOptions,
-    | "maxInFlight"
-    | "maxAttempts"
-    | "backoffMultiplier"
-    | "maxBackoffDuration"
-    | "defaultRequeueDelay"
-    | "maxRequeueDelay"
-    | "lookupdPollInterval"
-    | "lookupdPollJitter"
-    | "lowRdyIdleTimeout"
-    | "rdyRedistributeInterval"
-    | "reconnectDelay"
-    | "maxReconnectDelay"
-    | "autoResponse"
-    | "closeTimeout"
-  >
->;
+export type ConsumerSettings = Required<Pick<ConsumerOptions, keyof typeof defaults>>;
 
 export function consumerSettings(o: ConsumerOptions): ConsumerSettings {
-  return {
-    maxInFlight: o.maxInFlight ?? 1,
-    maxAttempts: o.maxAttempts ?? 5,
-    backoffMultiplier: o.backoffMultiplier ?? 1000,
-    maxBackoffDuration: o.maxBackoffDuration ?? 120_000,
-    defaultRequeueDelay: o.defaultRequeueDelay ?? 90_000,
-    maxRequeueDelay: o.maxRequeueDelay ?? 900_000,
-    lookupdPollInterval: o.lookupdPollInterval ?? 60_000,
-    lookupdPollJitter: o.lookupdPollJitter ?? 0.3,
-    lowRdyIdleTimeout: o.lowRdyIdleTimeout ?? 10_000,
-    rdyRedistributeInterval: o.rdyRedistributeInterval ?? 5000,
-    reconnectDelay: o.reconnectDelay ?? 1000,
-    maxReconnectDelay: o.maxReconnectDelay ?? 60_000,
-    autoResponse: o.autoResponse ?? true,
-    closeTimeout: o.closeTimeout ?? 30_000,
-  };
+  const settings: ConsumerSettings = { ...defaults };
+  for (const k of Object.keys(defaults) as (keyof ConsumerSettings)[]) {
+    const v = o[k];
+    if (v != null) (settings as Record<string, unknown>)[k] = v; // as `o[k] ?? default`
+  }
+  return settings;
 }
 
 export interface ConsumerEvents {

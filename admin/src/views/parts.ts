@@ -1,4 +1,5 @@
-// Pieces shared by the topic and channel pages.
+// Pieces shared by the pages: a topic's or channel's actions, stat cards, latency table, the
+// form that creates a topic or channel.
 import type { Latency } from "../api";
 import { runAction, type Counts, type Ctx } from "../app";
 import { h, nanos, quantileLabel } from "../dom";
@@ -71,4 +72,18 @@ export function latencyTable(latency: Latency | undefined) {
       h("tbody", null, h("tr", null, pcts.map((p) => h("td", { class: "num" }, nanos(p.value))))),
     ),
   );
+}
+
+/** The inline form that creates a topic (no `topic`) or a channel of `topic`. */
+export function createForm(ctx: Ctx, topic?: string) {
+  const what = topic === undefined ? "topic" : "channel";
+  const input = h("input", { name: what, placeholder: `new ${what} name`, autocomplete: "off", required: true, maxlength: 64, pattern: "[.a-zA-Z0-9_\\-]+(#ephemeral)?", "aria-label": `${what} name` });
+  const form = h("form", { class: "inline-form", "data-form": `create-${what}` }, input, h("button", { class: "btn btn-primary", type: "submit" }, `Create ${what}`));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const name = input.value.trim();
+    const created = name && (topic === undefined ? await runAction(ctx, "create", name) : await runAction(ctx, "create", topic, name));
+    if (created) input.value = "";
+  });
+  return form;
 }

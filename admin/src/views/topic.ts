@@ -1,11 +1,11 @@
 // A topic: its counters, rate and depth charts, its channels (with their actions) and the topic's
 // own actions; a form creates a channel.
 import type { ChannelStats, TopicStats } from "../api";
-import { BASE, channelPath, link, loadStats, runAction, type Ctx, type View } from "../app";
+import { BASE, channelPath, link, loadStats, type Ctx, type View } from "../app";
 import { lineChart, PALETTE } from "../chart";
 import { commafy, fill, h, rate } from "../dom";
 import { channelKey, currentRate, gaugeSeries, rateSeries, topicKey } from "../history";
-import { actionButtons, latencyTable, statCards } from "./parts";
+import { actionButtons, createForm, latencyTable, statCards } from "./parts";
 
 export function topicView(ctx: Ctx, topic: string): View {
   const badges = h("span", { class: "badges" });
@@ -14,13 +14,7 @@ export function topicView(ctx: Ctx, topic: string): View {
   const charts = h("div", { class: "charts" });
   const latency = h("div", { class: "live" });
   const channels = h("div", { class: "live" });
-  const input = h("input", { name: "channel", placeholder: "new channel name", autocomplete: "off", required: true, maxlength: 64, pattern: "[.a-zA-Z0-9_\\-]+(#ephemeral)?", "aria-label": "channel name" });
-  const form = h("form", { class: "inline-form", "data-form": "create-channel" }, input, h("button", { class: "btn btn-primary", type: "submit" }, "Create channel"));
-  form.addEventListener("submit", async (e) => {
-    e.preventDefault();
-    const name = input.value.trim();
-    if (name && (await runAction(ctx, "create", topic, name))) input.value = "";
-  });
+  const form = createForm(ctx, topic);
   const el = h(
     "section",
     null,

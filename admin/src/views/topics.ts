@@ -1,21 +1,16 @@
 // Topics: every topic with its depth, message count, channels, paused state and a live publish
 // rate; a form creates one.
 import type { TopicStats } from "../api";
-import { link, loadStats, runAction, topicPath, type Ctx, type View } from "../app";
+import { link, loadStats, topicPath, type Ctx, type View } from "../app";
 import { sparkline } from "../chart";
 import { commafy, fill, h, rate } from "../dom";
 import { currentRate, rateSeries, topicKey } from "../history";
+import { createForm } from "./parts";
 
 export function topicsView(ctx: Ctx): View {
   const summary = h("p", { class: "summary" });
   const table = h("div", { class: "live" });
-  const input = h("input", { name: "topic", placeholder: "new topic name", autocomplete: "off", required: true, maxlength: 64, pattern: "[.a-zA-Z0-9_\\-]+(#ephemeral)?", "aria-label": "topic name" });
-  const form = h("form", { class: "inline-form", "data-form": "create-topic" }, input, h("button", { class: "btn btn-primary", type: "submit" }, "Create topic"));
-  form.addEventListener("submit", async (e) => {
-    e.preventDefault();
-    const name = input.value.trim();
-    if (name && (await runAction(ctx, "create", name))) input.value = "";
-  });
+  const form = createForm(ctx);
   const el = h("section", null, h("div", { class: "page-head" }, h("h1", null, "Topics"), form), summary, table);
 
   return {
