@@ -1,0 +1,435 @@
+// ChannelQueue: one channel's queue, in nsqd's vocabulary (PutMessage, StartInFlightTimeout,
+// FinishMessage, RequeueMessage, TouchMessage, AddClient, RemoveClient, Empty, Pause). It never
+// sees the wire: verbs return nsqd's reasons, which the object maps to E_FIN_FAILED etc., and
+// deliveries, timers, the clock and randomness go through its host.
+//
+// Storage (store.ts): the topic's pushes arrive as segments of up to ~1,000 messages, stored as
+// they came with a bitmap of the done ones (done-bits.ts). Delivery does not write: the in-flight
+// set is memory, rebuilt as "everything stored is ready" after a restart, so a message is either
+// FINished or delivered again. Requeued and deferred messages are rows of their own with a due time.
+import type { ChannelStats } from "../stats";
+import { hexId } from "../message";
+import { unpackSegment, type Segment } from "../segment";
+import { clientStats, type Consumer } from "./consumer";
+import { ACK_DELAY_MS, DoneBits, type Place } from "./done-bits";
+import { InFlightTable, type NotTaken } from "./in-flight";
+import { ingest, ingestPlan } from "./ingest";
+import { FairShare } from "./share";
+import type { ChannelStore } from "./store";
+import { ReadyWindow, type Ready } from "./window";
+
+export interface ChannelHost<C> {
+  now(): number;
+  /** Uniform in [0, 1) (sample_rate). */
+  random(): number;
+  /** Sends msgs[from, to) on `conn`, each with attempts + 1; false when the connection is gone. */
+  send(conn: C, msgs: readonly Ready[], from: number, to: number): boolean;
+  /** Call timeouts() by `at` (a call due earlier may stay: it comes back here when it runs). */
+  timeoutsAt(at: number): void;
+  cancelTimeouts(): void;
+  /** Call flushAcks() in `ms`. */
+  flushAcksIn(ms: number): void;
+  cancelFlushAcks(): void;
+  /** The durable alarm: call alarm() at `at`. */
+  setAlarm(at: number): void;
+}
+
+export class ChannelQueue<C> {
+  topic: string | null = null;
+  channel: string | null = null;
+  generation = 0;
+  paused = false;
+
+  /** In turn order: a consumer joins at the end. */
+  private consumers = new Set<Consumer<C>>();
+  private turns = 0;
+  private share = new FairShare();
+  /** The consumers of the pump under way, in share order (reused). */
+  private ready: Consumer<C>[] = [];
+  private inFlight: InFlightTable<Consumer<C>>;
+  private window = new ReadyWindow();
+  private bits = new DoneBits();
+  private flushScheduled = false;
+  /** Rows done in this event (FIN, dropped by sample_rate): deleted together. */
+  private doneRows: number[] = [];
+  /** This event wrote (a push, a move to a row): its done bits go in the same commit. */
+  private writing = false;
+  /** The segment last unpacked to move a message out of it, for the rest of this event. */
+  private unpacked: { id: number; seg: Segment } | null = null;
+  /** The highest message id stored in a segment: a push above it cannot hold a duplicate. */
+  private lastId = 0;
+  /** Earliest `due` among stored deferred/requeued rows (Infinity: none). */
+  private nextDue = Infinity;
+  private stored = 0;
+  /** The alarm set (Infinity: none that this queue knows of). */
+  private alarmAt = Infinity;
+
+  // What /stats counts, stored with the messages they count: in a push's transaction, or in the
+  // event that requeues (settle()). With them, the topic's own counts as of its latest push here:
+  // the topic stores no message of a fan-out, so it reads them back after a restart.
+  private messageCount = 0;
+  private requeueCount = 0;
+  private timeoutCount = 0;
+  private topicMessageCount = 0;
+  private topicMessageBytes = 0;
+  private countsChanged = false;
+
+  constructor(private store: ChannelStore, private host: ChannelHost<C>, maxMsgTimeout: number) {
+    this.inFlight = new InFlightTable(maxMsgTimeout);
+    this.load();
+  }
+
+  /** Memory from storage, as after a restart: everything stored is ready. */
+  load() {
+    const s = this.store.load(this.host.now());
+    this.topic = s.topic;
+    this.channel = s.channel;
+    this.generation = s.generation;
+    this.paused = s.paused;
+    this.messageCount = s.messageCount;
+    this.requeueCount = s.requeueCount;
+    this.timeoutCount = s.timeoutCount;
+    this.topicMessageCount = s.topicMessageCount;
+    this.topicMessageBytes = s.topicMessageBytes;
+    this.countsChanged = false;
+    this.stored = s.stored;
+    this.lastId = s.lastId;
+    this.nextDue = this.store.minDue();
+    this.window.reset(s.segmented === 0, true);
+    this.inFlight.clear();
+    this.bits.clear();
+  }
+
+  get clientCount(): number {
+    return this.consumers.size;
+  }
+
+  // ---- lifecycle -------------------------------------------------------------------------
+
+  init(topic: string, channel: string, generation: number) {
+    if (this.topic === topic && this.channel === channel && this.generation === generation) return;
+    this.topic = topic;
+    this.channel = channel;
+    this.generation = generation;
+    this.store.setMeta("topic", topic);
+    this.store.setMeta("channel", channel);
+    this.store.setMeta("generation", generation);
+  }
+
+  /** Before the object deletes its storage: consumers and the alarm are gone. */
+  forget() {
+    this.consumers.clear();
+    this.alarmAt = Infinity;
+  }
+
+  // ---- messages in -----------------------------------------------------------------------
+
+  /** PutMessage for a batch of segments; `topic` is the topic's message count and bytes so far. */
+  push(segments: Uint8Array[], topic?: { count: number; bytes: number }) {
+    // The topic adds a channel to its fan-out only after init(): a push here means it was
+    // deleted meanwhile, and the topic drops the copy.
+    if (this.topic === null) throw new Error("CHANNEL_NOT_FOUND");
+    const now = this.host.now();
+    // Memory follows storage only once the transaction has committed: a push that fails midway
+    // leaves neither.
+    const plan = ingestPlan(this.lastId);
+    // Pushes from the topic's fan-out, drain and retries may commit out of order: the most it has told.
+    const topicCount = Math.max(this.topicMessageCount, topic?.count ?? 0);
+    const topicBytes = Math.max(this.topicMessageBytes, topic?.bytes ?? 0);
+    this.store.transaction(() => {
+      for (const buf of segments) ingest(this.store, buf, now, plan);
+      this.store.saveCounts(this.messageCount + plan.added, this.requeueCount, this.timeoutCount, topicCount, topicBytes);
+    });
+    this.countsChanged = false;
+    this.topicMessageCount = topicCount;
+    this.topicMessageBytes = topicBytes;
+    this.lastId = plan.lastId;
+    // Without consumers nothing is read into memory: a channel nobody reads holds no window.
+    for (const { id, buf } of plan.segments) this.window.offer(id, buf, this.consumers.size > 0);
+    if (plan.nextDue < this.nextDue) this.nextDue = plan.nextDue;
+    this.stored += plan.added;
+    this.messageCount += plan.added;
+    this.writing = true;
+    this.settle();
+  }
+
+  // ---- consumers -------------------------------------------------------------------------
+
+  addClient(c: Consumer<C>) {
+    c.turn = ++this.turns;
+    this.consumers.add(c);
+  }
+
+  /** A consumer is gone: what it had in flight is ready again at once (attempts counted). */
+  removeClient(c: Consumer<C>) {
+    if (!this.consumers.delete(c)) return;
+    const now = this.host.now();
+    for (const m of this.inFlight.removeOwner(c)) this.requeue(m, now);
+    this.settle();
+  }
+
+  setReady(c: Consumer<C>, count: number) {
+    c.rdy = count;
+  }
+
+  /** CLS: it takes nothing more. */
+  startClose(c: Consumer<C>) {
+    c.closing = true;
+    c.rdy = 0;
+  }
+
+  finishMessage(c: Consumer<C>, id: number): NotTaken | null {
+    const m = this.inFlight.take(c, id);
+    if (typeof m === "string") return m;
+    c.inFlight--;
+    this.finish(m);
+    c.finishCount++;
+    return null;
+  }
+
+  requeueMessage(c: Consumer<C>, id: number, delayMs: number): NotTaken | null {
+    const m = this.inFlight.take(c, id);
+    if (typeof m === "string") return m;
+    c.inFlight--;
+    this.requeue(m, this.host.now() + delayMs);
+    c.requeueCount++;
+    this.requeueCount++;
+    this.countsChanged = true;
+    return null;
+  }
+
+  touchMessage(c: Consumer<C>, id: number): NotTaken | null {
+    const m = this.inFlight.touch(c, id, this.host.now() + c.info.msg_timeout);
+    return typeof m === "string" ? m : null;
+  }
+
+  // ---- the end of every event ------------------------------------------------------------
+
+  /** Deliver what can go, write what became done, arm the timers and the alarm. */
+  settle() {
+    if (this.doneRows.length) this.deleteDoneRows();
+    this.pump();
+    if (this.doneRows.length) this.deleteDoneRows();
+    // With the requeues' rows, in this event's commit.
+    if (this.countsChanged) this.saveCounts();
+    // A FIN not yet written when the object crashes is delivered again (at-least-once, as
+    // nsqd); stats() writes them first, so what it counts as finished is durable.
+    const flush = this.bits.policy(this.writing);
+    if (flush === "now") this.flushAcks();
+    else if (flush === "later" && !this.flushScheduled) {
+      this.flushScheduled = true;
+      this.host.flushAcksIn(ACK_DELAY_MS);
+    }
+    this.writing = false;
+    this.unpacked = null;
+    this.armAlarm();
+    const deadline = this.inFlight.nextDeadline();
+    if (deadline !== Infinity) this.host.timeoutsAt(deadline);
+  }
+
+  flushAcks() {
+    if (this.flushScheduled) this.host.cancelFlushAcks();
+    this.flushScheduled = false;
+    this.bits.flush(this.store);
+  }
+
+  /** processInFlightQueue: messages past their deadline are ready again. */
+  timeouts() {
+    const now = this.host.now();
+    for (const m of this.inFlight.expire(now)) {
+      m.owner.inFlight--;
+      this.timeoutCount++;
+      this.countsChanged = true;
+      this.requeue(m, now);
+    }
+    this.settle();
+  }
+
+  /** Deferred and requeued rows are due. */
+  alarm() {
+    this.alarmAt = Infinity;
+    this.nextDue = this.store.minDue();
+    this.settle();
+  }
+
+  private saveCounts() {
+    this.store.saveCounts(this.messageCount, this.requeueCount, this.timeoutCount, this.topicMessageCount, this.topicMessageBytes);
+    this.countsChanged = false;
+  }
+
+  /** Rows are in storage, so a durable alarm wakes the object for them. */
+  private armAlarm() {
+    // Ready now but no spare RDY: the next RDY, FIN or REQ pumps again. No consumer: a SUB does.
+    if (this.consumers.size === 0 || this.nextDue <= this.host.now() || this.nextDue >= this.alarmAt) return;
+    this.alarmAt = this.nextDue;
+    this.host.setAlarm(this.nextDue);
+  }
+
+  // ---- delivery --------------------------------------------------------------------------
+
+  /** Sends ready messages to consumers with spare RDY, one send per consumer (share.ts). */
+  private pump() {
+    if (this.paused) return;
+    const share = this.share;
+    const ready = this.ready;
+    share.begin();
+    ready.length = 0;
+    for (const c of this.consumers) {
+      const spare = c.closing ? 0 : c.rdy - c.inFlight;
+      if (spare > 0) {
+        share.add(spare, c.turn);
+        ready.push(c);
+      }
+    }
+    if (share.capacity === 0) return;
+    const now = this.host.now();
+    const msgs = this.take(share.capacity, now);
+    const n = msgs.length;
+    if (n > 0) {
+      share.plan(n);
+      let at = 0;
+      for (let k = 0; k < share.count && at < n; k++) {
+        const i = share.at(k);
+        const count = share.of(i);
+        if (count === 0) continue;
+        this.startInFlight(ready[i], msgs, at, at + count, now);
+        at += count;
+      }
+    }
+    ready.length = 0;
+  }
+
+  /** Delivers msgs[from, to) to `c` (StartInFlightTimeout for each). */
+  private startInFlight(c: Consumer<C>, msgs: Ready[], from: number, to: number, now: number) {
+    let list = msgs;
+    const rate = c.info.sample_rate;
+    if (rate > 0) {
+      // nsqd's sample_rate: a message not sampled is gone for this channel.
+      list = [];
+      for (let i = from; i < to; i++) {
+        if (Math.floor(this.host.random() * 100) > rate) this.finish(msgs[i]);
+        else list.push(msgs[i]);
+      }
+      from = 0;
+      to = list.length;
+    }
+    if (from === to) return;
+    if (!this.host.send(c.conn, list, from, to)) {
+      // The session is gone; its close event follows. The messages are ready again, unattempted.
+      for (let i = from; i < to; i++) this.requeue(list[i], now);
+      return;
+    }
+    const deadline = now + c.info.msg_timeout;
+    for (let i = from; i < to; i++) {
+      const m = list[i];
+      this.inFlight.add({ id: m.id, owner: c, attempts: m.attempts + 1, deliveredAt: now, deadline, seg: m.seg, index: m.index, slot: -1 });
+    }
+    c.inFlight += to - from;
+    c.messageCount += to - from;
+  }
+
+  /** Up to `n` ready messages: requeued and due ones first, then fresh ones in id order. */
+  private take(n: number, now: number): Ready[] {
+    const out: Ready[] = [];
+    if (this.nextDue <= now) {
+      const ids: number[] = [];
+      for (const [id, ts, attempts, body] of this.store.dueRows(now, n)) {
+        ids.push(id);
+        out.push({ id, hex: hexId(id), ts, attempts, body: new Uint8Array(body), seg: null, index: 0 });
+      }
+      this.store.claimRows(ids);
+      if (out.length < n) this.nextDue = this.store.minDue();
+    }
+    this.window.take(this.store, n - out.length, out);
+    return out;
+  }
+
+  /** A message is done: its segment's bit, or its row (deleted with the others of the event). */
+  private finish(m: Place & { id: number }) {
+    if (m.seg) {
+      this.bits.mark(m.seg, m.index);
+      this.stored--;
+    } else this.doneRows.push(m.id);
+  }
+
+  private deleteDoneRows() {
+    this.stored -= this.store.deleteRows(this.doneRows);
+    this.doneRows.length = 0;
+  }
+
+  /**
+   * Puts a message back in the queue, ready at `due` (now for an immediate retry). A message
+   * from a segment moves to a row of its own, which carries its attempts and due time.
+   */
+  private requeue(m: Place & { id: number; attempts: number }, due: number) {
+    const at = Math.max(due, 1);
+    if (m.seg) {
+      const seg = this.segment(m.seg.id);
+      this.store.saveRow(m.id, seg.ts[m.index], m.attempts, at, seg.bodies[m.index]);
+      this.bits.mark(m.seg, m.index);
+      // The row and its segment's bit commit together, or the message would be in both.
+      this.writing = true;
+    } else {
+      this.store.updateRow(m.id, m.attempts, at);
+    }
+    if (at < this.nextDue) this.nextDue = at;
+  }
+
+  /** A stored segment, unpacked (requeues come in runs from the same segment: one read each). */
+  private segment(id: number): Segment {
+    if (this.unpacked?.id !== id) this.unpacked = { id, seg: unpackSegment(this.store.segmentData(id)) };
+    return this.unpacked.seg;
+  }
+
+  // ---- administration --------------------------------------------------------------------
+
+  /** nsqd's channel empty: drops every message, in flight and deferred included. */
+  empty(): boolean {
+    if (this.topic === null) return false;
+    this.store.clear();
+    this.bits.clear();
+    if (this.flushScheduled) this.host.cancelFlushAcks();
+    this.flushScheduled = false;
+    this.stored = 0;
+    this.inFlight.clear();
+    for (const c of this.consumers) c.inFlight = 0;
+    this.window.reset(true, false);
+    this.nextDue = Infinity;
+    this.host.cancelTimeouts();
+    return true;
+  }
+
+  setPaused(paused: boolean): boolean {
+    if (this.topic === null) return false;
+    this.paused = paused;
+    this.store.setMeta("paused", paused ? 1 : 0);
+    this.settle();
+    return true;
+  }
+
+  /** The topic's counts as of its latest push here (see push()). */
+  topicCounts(): { count: number; bytes: number } {
+    return { count: this.topicMessageCount, bytes: this.topicMessageBytes };
+  }
+
+  stats(includeClients: boolean): ChannelStats | null {
+    if (this.channel === null) return null;
+    this.flushAcks();
+    const deferred = this.store.deferredCount(this.host.now());
+    const depth = Math.max(0, this.stored - this.inFlight.size - deferred);
+    return {
+      channel_name: this.channel,
+      depth,
+      backend_depth: Math.max(0, depth - this.window.size),
+      in_flight_count: this.inFlight.size,
+      deferred_count: deferred,
+      message_count: this.messageCount,
+      requeue_count: this.requeueCount,
+      timeout_count: this.timeoutCount,
+      client_count: this.consumers.size,
+      clients: includeClients ? [...this.consumers].map(clientStats) : null,
+      paused: this.paused,
+      e2e_processing_latency: { count: 0, percentiles: null },
+    };
+  }
+}

@@ -1,0 +1,226 @@
+// The channel's storage: the schema and every SQL statement, behind ChannelStore. Nothing else
+// in the channel touches SQL.
+//
+//   meta      key/value: topic, channel, generation, paused, the /stats counters
+//   segments  fresh messages as the topic packed them (src/segment.ts), one row per segment
+//   acks      a segment's bitmap of done messages (done-bits.ts); the segment goes when all are
+//   messages  deferred and requeued messages, one row each, ready once due <= now (DPUB, REQ,
+//             timeout, disconnect); due = 0 while in flight
+import type { MessageBatch } from "../message";
+import { blob } from "../sql";
+import type { BitsWriter } from "./done-bits";
+import type { SegmentSource } from "./window";
+
+/** What /stats counts, kept with the messages they count. */
+export interface ChannelCounts {
+  messageCount: number;
+  requeueCount: number;
+  timeoutCount: number;
+  /** The topic's own counts as of its latest push here. */
+  topicMessageCount: number;
+  topicMessageBytes: number;
+}
+
+export interface StoredChannel extends ChannelCounts {
+  topic: string | null;
+  channel: string | null;
+  generation: number;
+  paused: boolean;
+  /** Messages stored and not done. */
+  stored: number;
+  /** Of them, in segments. */
+  segmented: number;
+  /** The highest message id held, in a segment or a row. */
+  lastId: number;
+}
+
+export type MetaKey = "topic" | "channel" | "generation" | "paused";
+
+/** A stored row, raw: id, ts, attempts, body. */
+export type Row = [id: number, ts: number, attempts: number, body: ArrayBuffer];
+
+export interface ChannelStore extends BitsWriter, SegmentSource {
+  /** Creates the schema; rows that were in flight when the object stopped are ready at `now`. */
+  load(now: number): StoredChannel;
+  transaction<T>(fn: () => T): T;
+  setMeta(key: MetaKey, value: string | number): void;
+  /** Every counter in one statement, in the transaction of the writes they count. */
+  saveCounts(messageCount: number, requeueCount: number, timeoutCount: number, topicMessageCount: number, topicMessageBytes: number): void;
+  insertSegment(first: number, last: number, count: number, buf: Uint8Array): void;
+  /** [first, last] of the stored segments that overlap ids first..last. */
+  segmentRanges(first: number, last: number): [number, number][];
+  /** Rows ready at due[i]; a row already stored is kept. Returns how many are new. */
+  insertRows(batch: Pick<MessageBatch, "ids" | "ts" | "bodies">, due: number[]): number;
+  /** A message moved out of its segment (requeued), or a row's new attempts and due time. */
+  saveRow(id: number, ts: number, attempts: number, due: number, body: Uint8Array): void;
+  updateRow(id: number, attempts: number, due: number): void;
+  /** Returns how many rows went. */
+  deleteRows(ids: number[]): number;
+  segmentData(id: number): Uint8Array;
+  /** Up to `limit` rows due by `now`, earliest first; claimRows() marks them in flight. */
+  dueRows(now: number, limit: number): Iterable<Row>;
+  claimRows(ids: number[]): void;
+  /** The earliest due time of a stored row (Infinity: none). */
+  minDue(): number;
+  deferredCount(now: number): number;
+  clear(): void;
+}
+
+/** Bound parameters per statement (Durable Object SQL allows 100). */
+const SQL_PARAMS = 100;
+/** Rows per INSERT: four parameters each. */
+const ROWS_PER_INSERT = SQL_PARAMS / 4;
+
+const insertStatements: string[] = [];
+/** `INSERT ... VALUES (...), (...) RETURNING id` for k rows, built once per k. */
+function insertStatement(k: number): string {
+  return (insertStatements[k] ??=
+    `INSERT OR IGNORE INTO messages (id, ts, attempts, due, body) VALUES ` +
+    Array.from({ length: k }, () => "(?, ?, 0, ?, ?)").join(", ") +
+    ` RETURNING id`);
+}
+
+const placeholders = (n: number) => Array.from({ length: n }, () => "?").join(",");
+
+export class SqlChannelStore implements ChannelStore {
+  private sql: SqlStorage;
+
+  constructor(private storage: Pick<DurableObjectStorage, "sql" | "transactionSync">) {
+    this.sql = storage.sql;
+  }
+
+  load(now: number): StoredChannel {
+    const sql = this.sql;
+    sql.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value)`);
+    sql.exec(`CREATE TABLE IF NOT EXISTS messages (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, attempts INTEGER NOT NULL, due INTEGER NOT NULL, body BLOB NOT NULL)`);
+    // Rows are only deferred, requeued or in flight (due = 0): all of them indexed by due.
+    sql.exec(`CREATE INDEX IF NOT EXISTS messages_by_due ON messages (due)`);
+    sql.exec(`CREATE TABLE IF NOT EXISTS segments (id INTEGER PRIMARY KEY, last INTEGER NOT NULL, count INTEGER NOT NULL, data BLOB NOT NULL)`);
+    sql.exec(`CREATE TABLE IF NOT EXISTS acks (seg INTEGER PRIMARY KEY, done INTEGER NOT NULL, bits BLOB NOT NULL)`);
+    // In flight is memory: what was in flight when the object stopped is ready again.
+    sql.exec(`UPDATE messages SET due = ? WHERE due = 0`, now);
+    const meta = new Map<string, SqlStorageValue>();
+    for (const row of sql.exec<{ key: string; value: SqlStorageValue }>(`SELECT key, value FROM meta`)) meta.set(row.key, row.value);
+    const counter = (key: string) => (meta.get(key) as number | undefined) ?? 0;
+    const count = (q: string) => sql.exec<{ n: number | null }>(q).one().n ?? 0;
+    const segmented = count(`SELECT SUM(count) AS n FROM segments`) - count(`SELECT SUM(done) AS n FROM acks`);
+    return {
+      topic: (meta.get("topic") as string | undefined) ?? null,
+      channel: (meta.get("channel") as string | undefined) ?? null,
+      generation: counter("generation"),
+      paused: meta.get("paused") === 1,
+      messageCount: counter("message_count"),
+      requeueCount: counter("requeue_count"),
+      timeoutCount: counter("timeout_count"),
+      topicMessageCount: counter("topic_message_count"),
+      topicMessageBytes: counter("topic_message_bytes"),
+      segmented,
+      stored: segmented + count(`SELECT COUNT(*) AS n FROM messages`),
+      // Above every id held here, in a segment or (moved out of a deleted segment) in a row.
+      lastId: Math.max(count(`SELECT MAX(last) AS n FROM segments`), count(`SELECT MAX(id) AS n FROM messages`)),
+    };
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.storage.transactionSync(fn);
+  }
+
+  setMeta(key: MetaKey, value: string | number) {
+    this.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)`, key, value);
+  }
+
+  saveCounts(messageCount: number, requeueCount: number, timeoutCount: number, topicMessageCount: number, topicMessageBytes: number) {
+    this.sql.exec(
+      `INSERT OR REPLACE INTO meta (key, value) VALUES ('message_count', ?), ('requeue_count', ?), ('timeout_count', ?), ('topic_message_count', ?), ('topic_message_bytes', ?)`,
+      messageCount, requeueCount, timeoutCount, topicMessageCount, topicMessageBytes,
+    );
+  }
+
+  insertSegment(first: number, last: number, count: number, buf: Uint8Array) {
+    this.sql.exec(`INSERT INTO segments (id, last, count, data) VALUES (?, ?, ?, ?)`, first, last, count, blob(buf));
+  }
+
+  segmentRanges(first: number, last: number): [number, number][] {
+    // Segments do not overlap: the one holding `first` is the last to start at or before it.
+    return [
+      ...this.sql
+        .exec(`SELECT id, last FROM segments WHERE id >= (SELECT COALESCE(MAX(id), 0) FROM segments WHERE id <= ?) AND id <= ?`, first, last)
+        .raw<[number, number]>(),
+    ];
+  }
+
+  insertRows(batch: Pick<MessageBatch, "ids" | "ts" | "bodies">, due: number[]): number {
+    // Multi-row inserts: the cost is per statement more than per row. RETURNING tells which rows
+    // are new: a retried copy that is already here is not a new message.
+    let added = 0;
+    for (let i = 0; i < batch.ids.length; i += ROWS_PER_INSERT) {
+      const k = Math.min(ROWS_PER_INSERT, batch.ids.length - i);
+      const params: SqlStorageValue[] = [];
+      for (let j = i; j < i + k; j++) params.push(batch.ids[j], batch.ts[j], due[j], blob(batch.bodies[j]));
+      added += this.sql.exec(insertStatement(k), ...params).toArray().length;
+    }
+    return added;
+  }
+
+  saveRow(id: number, ts: number, attempts: number, due: number, body: Uint8Array) {
+    this.sql.exec(`INSERT OR REPLACE INTO messages (id, ts, attempts, due, body) VALUES (?, ?, ?, ?, ?)`, id, ts, attempts, due, blob(body));
+  }
+
+  updateRow(id: number, attempts: number, due: number) {
+    this.sql.exec(`UPDATE messages SET attempts = ?, due = ? WHERE id = ?`, attempts, due, id);
+  }
+
+  deleteRows(ids: number[]): number {
+    let deleted = 0;
+    for (let i = 0; i < ids.length; i += SQL_PARAMS) {
+      const chunk = ids.slice(i, i + SQL_PARAMS);
+      deleted += this.sql.exec(`DELETE FROM messages WHERE id IN (${placeholders(chunk.length)})`, ...chunk).rowsWritten;
+    }
+    return deleted;
+  }
+
+  segmentData(id: number): Uint8Array {
+    const [[data]] = this.sql.exec(`SELECT data FROM segments WHERE id = ?`, id).raw<[ArrayBuffer]>();
+    return new Uint8Array(data);
+  }
+
+  segmentsAfter(cursor: number, limit: number) {
+    return this.sql
+      .exec(`SELECT s.id, s.data, a.done, a.bits FROM segments s LEFT JOIN acks a ON a.seg = s.id WHERE s.id > ? ORDER BY s.id LIMIT ?`, cursor, limit)
+      .raw<[number, ArrayBuffer, number | null, ArrayBuffer | null]>();
+  }
+
+  saveBits(seg: number, done: number, bits: Uint8Array) {
+    this.sql.exec(`INSERT OR REPLACE INTO acks (seg, done, bits) VALUES (?, ?, ?)`, seg, done, blob(bits));
+  }
+
+  deleteSegment(seg: number, acked: boolean) {
+    this.sql.exec(`DELETE FROM segments WHERE id = ?`, seg);
+    if (acked) this.sql.exec(`DELETE FROM acks WHERE seg = ?`, seg);
+  }
+
+  dueRows(now: number, limit: number): Iterable<Row> {
+    return this.sql.exec(`SELECT id, ts, attempts, body FROM messages WHERE due > 0 AND due <= ? ORDER BY due LIMIT ?`, now, limit).raw<Row>();
+  }
+
+  claimRows(ids: number[]) {
+    for (let i = 0; i < ids.length; i += SQL_PARAMS) {
+      const chunk = ids.slice(i, i + SQL_PARAMS);
+      this.sql.exec(`UPDATE messages SET due = 0 WHERE id IN (${placeholders(chunk.length)})`, ...chunk);
+    }
+  }
+
+  minDue(): number {
+    return this.sql.exec<{ due: number | null }>(`SELECT MIN(due) AS due FROM messages WHERE due > 0`).one().due ?? Infinity;
+  }
+
+  deferredCount(now: number): number {
+    return this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM messages WHERE due > ?`, now).one().n;
+  }
+
+  clear() {
+    this.sql.exec(`DELETE FROM messages`);
+    this.sql.exec(`DELETE FROM segments`);
+    this.sql.exec(`DELETE FROM acks`);
+  }
+}
