@@ -4,11 +4,6 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../src/config";
 import type { RegistryRpc } from "../src/objects";
 
-export interface Registration {
-  topic: string;
-  channels: string[];
-}
-
 export class RegistryObject extends DurableObject<Env> implements RegistryRpc {
   private sql: SqlStorage;
 
@@ -52,15 +47,5 @@ export class RegistryObject extends DurableObject<Env> implements RegistryRpc {
       .exec<{ name: string }>(`SELECT name FROM channels WHERE topic = ? ORDER BY name`, topic)
       .toArray()
       .map((r) => r.name);
-  }
-
-  /** Every topic with its channels, sorted by name. */
-  all(): Registration[] {
-    const byTopic = new Map<string, string[]>();
-    for (const t of this.topics()) byTopic.set(t, []);
-    for (const r of this.sql.exec<{ topic: string; name: string }>(`SELECT topic, name FROM channels ORDER BY topic, name`)) {
-      byTopic.get(r.topic)?.push(r.name);
-    }
-    return [...byTopic].map(([topic, channels]) => ({ topic, channels }));
   }
 }

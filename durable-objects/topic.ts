@@ -344,7 +344,7 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
     return true;
   }
 
-  channelNames(): string[] {
+  private channelNames(): string[] {
     return [...this.channels.keys()].sort();
   }
 

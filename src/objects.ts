@@ -1,7 +1,8 @@
 // What the Worker and the objects call on each other: the RPC methods of each Durable Object
 // class, declared here so that src/ types its namespaces (src/config.ts's Env) without importing
-// durable-objects/ (which imports src/). Each class implements its interface; the checker keeps
-// the two in step.
+// durable-objects/ (which imports src/). Only what is called through a stub is here. A class
+// that declares `implements` its interface is kept in step by the checker (TopicObject and
+// RegistryObject do; ChannelObject matches its interface but does not declare it yet).
 import type { ChannelStats, TopicStats } from "./stats";
 
 /** A topic's count of messages and their bytes, as /stats reports them. */
@@ -22,14 +23,12 @@ export interface TopicRpc extends Rpc.DurableObjectBranded {
   delete(): Promise<boolean>;
   empty(): boolean;
   setPaused(paused: boolean): boolean;
-  channelNames(): string[];
   stats(channel?: string, includeClients?: boolean): Promise<TopicStats | null>;
 }
 
 /** durable-objects/channel.ts: one per topic and channel (consumers connect with fetch). */
 export interface ChannelRpc extends Rpc.DurableObjectBranded {
   init(topic: string, channel: string, generation: number): void;
-  exists(): boolean;
   destroy(): Promise<void>;
   destroyIfIdle(generation: number): Promise<boolean>;
   push(segments: Uint8Array[], topic?: MessageCounts): void;

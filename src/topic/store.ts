@@ -1,6 +1,7 @@
 // A topic's storage: its schema and every statement, behind one interface (the object never
 // writes SQL itself). Backlog and outbox hold segments (src/segment.ts) exactly as the channels
 // take them, one row per segment keyed by its first message id.
+import type { MessageCounts } from "../objects";
 import { segmentHeader } from "../segment";
 import { blob } from "../sql";
 
@@ -21,11 +22,6 @@ export interface TopicState {
   messageBytes: number;
 }
 
-export interface Counts {
-  count: number;
-  bytes: number;
-}
-
 /** Stored segments read in id order, up to a fan-out's worth. */
 export interface SegmentRead {
   segments: Uint8Array[];
@@ -40,7 +36,7 @@ export interface TopicStore {
   setName(name: string): void;
   setPaused(paused: boolean): void;
   setIdLimit(limit: number): void;
-  saveCounts(counts: Counts): void;
+  saveCounts(counts: MessageCounts): void;
 
   /** Records a new channel and the generation counter that produced it. */
   addChannel(name: string, generation: number): void;
@@ -48,14 +44,14 @@ export interface TopicStore {
   removeChannel(name: string): void;
 
   /** Appends segments to the backlog, with the counts that include them; returns their messages. */
-  appendBacklog(segments: Uint8Array[], counts: Counts): number;
+  appendBacklog(segments: Uint8Array[], counts: MessageCounts): number;
   readBacklog(): SegmentRead;
   /** Drops backlog segments up to `lastId` (delivered). */
   dropBacklog(lastId: number): void;
   clearBacklog(): void;
 
   /** Keeps a channel's copy of segments it did not take, with the counts that include them. */
-  appendOutbox(channel: string, segments: Uint8Array[], counts: Counts): void;
+  appendOutbox(channel: string, segments: Uint8Array[], counts: MessageCounts): void;
   outboxChannels(): string[];
   readOutbox(channel: string): SegmentRead;
   /** Drops a channel's outbox segments up to `lastId`, or all of them. */
@@ -129,7 +125,7 @@ export class SqlTopicStore implements TopicStore {
     this.setMeta("id_limit", limit);
   }
 
-  saveCounts(counts: Counts) {
+  saveCounts(counts: MessageCounts) {
     this.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES ('message_count', ?), ('message_bytes', ?)`, counts.count, counts.bytes);
   }
 
@@ -143,7 +139,7 @@ export class SqlTopicStore implements TopicStore {
     this.sql.exec(`DELETE FROM outbox_segments WHERE channel = ?`, name);
   }
 
-  appendBacklog(segments: Uint8Array[], counts: Counts): number {
+  appendBacklog(segments: Uint8Array[], counts: MessageCounts): number {
     return this.storage.transactionSync(() => {
       this.saveCounts(counts);
       let n = 0;
@@ -168,7 +164,7 @@ export class SqlTopicStore implements TopicStore {
     this.sql.exec(`DELETE FROM backlog_segments`);
   }
 
-  appendOutbox(channel: string, segments: Uint8Array[], counts: Counts) {
+  appendOutbox(channel: string, segments: Uint8Array[], counts: MessageCounts) {
     this.storage.transactionSync(() => {
       this.saveCounts(counts);
       for (const data of segments) {
