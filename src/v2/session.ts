@@ -92,7 +92,11 @@ export class V2Session implements Client {
         const response = exec(this, cmd);
         if (response) this.respond(response);
       } catch (e) {
-        if (!(e instanceof ProtocolError)) throw e;
+        // A bug, not the client's error: drop the client rather than leave it half-served.
+        if (!(e instanceof ProtocolError)) {
+          this.close();
+          throw e;
+        }
         this.respond(errorFrame(e.message), e.fatal);
         if (e.fatal) break;
       }
