@@ -3,6 +3,7 @@
 // sleeps, stats and lookup look-ups, and consumers that are closed after each test.
 import { afterEach, expect } from "vitest";
 import type { Message } from "../../src/protocol/frames";
+import type { ChannelStats, TopicStats } from "../../src/stats";
 import { FRAME_MESSAGE, decodeMessage, frameText } from "../../src/protocol/frames";
 import { cmd, text, type TestClient } from "./v2client";
 import { connect, http, post, statsJson } from "./workers";
@@ -99,15 +100,15 @@ export async function admin(path: string, topic: string, channel?: string) {
 }
 
 /** The topic's entry in /stats (with clients), or null when /stats does not list it. */
-export async function topicStats(topic: string): Promise<any | null> {
+export async function topicStats(topic: string): Promise<TopicStats | null> {
   const s = await statsJson(`&topic=${q(topic)}`);
-  return (s.topics ?? []).find((t: any) => t.topic_name === topic) ?? null;
+  return (s.topics ?? []).find((t) => t.topic_name === topic) ?? null;
 }
 
 /** The channel's entry in /stats, or null. */
-export async function channelStats(topic: string, channel: string): Promise<any | null> {
+export async function channelStats(topic: string, channel: string): Promise<ChannelStats | null> {
   const t = await topicStats(topic);
-  return t?.channels.find((c: any) => c.channel_name === channel) ?? null;
+  return t?.channels.find((c) => c.channel_name === channel) ?? null;
 }
 
 /** /lookup's channels for the topic, or null on 404 TOPIC_NOT_FOUND. */

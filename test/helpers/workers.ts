@@ -1,5 +1,6 @@
 // Helpers for tests that run inside workerd against the Worker (SELF) and its objects.
 import { SELF } from "cloudflare:test";
+import type { Stats } from "../../src/stats";
 import { TestClient } from "./v2client";
 
 /** Opens a V2 connection: a WebSocket to /ws, as a client of the service would. */
@@ -22,7 +23,11 @@ export const post = (path: string, body?: BodyInit) => http(path, { method: "POS
 /** A fresh topic name per test: storage is shared by the tests of one file. */
 export const unique = (prefix = "t") => `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
 
-export async function statsJson(query = ""): Promise<any> {
+/** The /stats document as nsqd's format=json has it: memory unless include_mem=false, no producers. */
+export type StatsDoc = Stats & { memory?: Record<string, number>; producers: null };
+
+/** GET /stats?format=json; `query` is more query string (e.g. "&topic=t"). */
+export async function statsJson(query = ""): Promise<StatsDoc> {
   const res = await http(`/stats?format=json${query}`);
   return res.json();
 }

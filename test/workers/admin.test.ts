@@ -36,14 +36,14 @@ describe("topic pause", () => {
     await expectSilence(c, 500);
     const t = await topicStats(topic);
     expect(t).toMatchObject({ paused: true, depth: 4, message_count: 4 });
-    expect(t.channels[0]).toMatchObject({ depth: 0, in_flight_count: 0, message_count: 0 });
+    expect(t!.channels[0]).toMatchObject({ depth: 0, in_flight_count: 0, message_count: 0 });
 
     await admin("/topic/unpause", topic);
     expect(bodies(await receive(c, 4, { fin: true }))).toEqual(["p1", "p2", "p3", "p4"]);
     await eventually(async () => {
       const t = await topicStats(topic);
       expect(t).toMatchObject({ paused: false, depth: 0 });
-      expect(t.channels[0]).toMatchObject({ depth: 0, in_flight_count: 0, message_count: 4 });
+      expect(t!.channels[0]).toMatchObject({ depth: 0, in_flight_count: 0, message_count: 4 });
     });
     // And later publishes flow straight through, after the held ones.
     await pubHttp(topic, "p5");
@@ -94,7 +94,7 @@ describe("channel empty", () => {
     await admin("/channel/empty", topic, "ch");
     const ch = await channelStats(topic, "ch");
     expect(ch).toMatchObject({ depth: 0, in_flight_count: 0, deferred_count: 0, client_count: 1 });
-    expect(ch.clients[0]).toMatchObject({ in_flight_count: 0, ready_count: 2 });
+    expect(ch!.clients![0]).toMatchObject({ in_flight_count: 0, ready_count: 2 });
 
     c.send(cmd.fin(m0.id));
     expect(await c.error()).toBe(`E_FIN_FAILED FIN ${m0.id} failed ID not in flight`);
@@ -117,7 +117,7 @@ describe("topic empty", () => {
     const topic = unique("tempty");
     const c = await consumer(topic, "ch", 0);
     await mpubHttp(topic, ["in-channel-1", "in-channel-2"]);
-    await eventually(async () => expect((await channelStats(topic, "ch")).depth).toBe(2));
+    await eventually(async () => expect((await channelStats(topic, "ch"))!.depth).toBe(2));
     await admin("/topic/pause", topic);
     await mpubHttp(topic, ["in-topic-1", "in-topic-2", "in-topic-3"]);
     expect(await topicStats(topic)).toMatchObject({ depth: 3 });
@@ -125,7 +125,7 @@ describe("topic empty", () => {
     await admin("/topic/empty", topic);
     const t = await topicStats(topic);
     expect(t).toMatchObject({ depth: 0, paused: true });
-    expect(t.channels[0]).toMatchObject({ depth: 2 });
+    expect(t!.channels[0]).toMatchObject({ depth: 2 });
 
     await admin("/topic/unpause", topic);
     c.send(cmd.rdy(10));
@@ -159,7 +159,7 @@ describe("channel delete", () => {
     await admin("/channel/delete", topic, "gone");
     await gone.closedByServer(3000);
     const t = await topicStats(topic);
-    expect(t.channels.map((c: any) => c.channel_name)).toEqual(["keep"]);
+    expect(t!.channels.map((c) => c.channel_name)).toEqual(["keep"]);
     expect(await lookupChannels(topic)).toEqual(["keep"]);
 
     const again = await post(`/channel/delete?topic=${topic}&channel=gone`);

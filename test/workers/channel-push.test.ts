@@ -21,8 +21,8 @@ it("stores and delivers a retried, overlapping batch once per message", async ()
   await channel.push(packSegments(batch(0, 30)));
   await channel.push(packSegments(batch(10, 40))); // 20 already there, 10 new
   const stats = await statsJson(`&topic=${topic}`);
-  expect(stats.topics[0].channels[0].depth).toBe(40);
-  expect(stats.topics[0].channels[0].message_count).toBe(40);
+  expect(stats.topics![0].channels[0].depth).toBe(40);
+  expect(stats.topics![0].channels[0].message_count).toBe(40);
 
   const c = await connect();
   await c.subscribe(topic, "c", 100);

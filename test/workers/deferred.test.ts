@@ -76,7 +76,7 @@ describe("deferred publish", () => {
     await pubHttp(topic, "deferred", "&defer=1000");
     await eventually(async () => {
       const t = await topicStats(topic);
-      expect(t.channels.map((ch: any) => [ch.channel_name, ch.deferred_count, ch.depth])).toEqual([
+      expect(t!.channels.map((ch) => [ch.channel_name, ch.deferred_count, ch.depth])).toEqual([
         ["a", 1, 0], ["b", 1, 0], ["c", 1, 0],
       ]);
     }, 700);

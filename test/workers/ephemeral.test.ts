@@ -18,7 +18,7 @@ import {
 
 closeClientsAfterEach();
 
-const names = async (topic: string) => (await topicStats(topic)).channels.map((c: any) => c.channel_name);
+const names = async (topic: string) => (await topicStats(topic))!.channels.map((c) => c.channel_name);
 
 describe("ephemeral channel", () => {
   it("disappears from /stats and /lookup when its last consumer disconnects; a durable one stays", async () => {
@@ -39,7 +39,7 @@ describe("ephemeral channel", () => {
 
     // One of two consumers leaves: the channel stays.
     c1.close();
-    await eventually(async () => expect((await topicStats(topic)).channels.find((c: any) => c.channel_name === eph).client_count).toBe(1));
+    await eventually(async () => expect((await topicStats(topic))!.channels.find((c) => c.channel_name === eph)!.client_count).toBe(1));
     await sleep(200);
     expect(await names(topic)).toEqual(["durable", eph]);
 
@@ -52,7 +52,7 @@ describe("ephemeral channel", () => {
 
     // The durable channel outlives its consumer, and the (durable) topic stays.
     d.close();
-    await eventually(async () => expect((await topicStats(topic)).channels[0].client_count).toBe(0));
+    await eventually(async () => expect((await topicStats(topic))!.channels[0].client_count).toBe(0));
     await sleep(300);
     expect(await names(topic)).toEqual(["durable"]);
     expect(await lookupChannels(topic)).toEqual(["durable"]);

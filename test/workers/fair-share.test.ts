@@ -49,8 +49,8 @@ async function setup(prefix: string, count = CONSUMERS) {
   const consumers = await Promise.all(Array.from({ length: count }, (_, i) => attach(topic, "c", i)));
   // Every RDY has arrived before the first publish.
   await eventually(async () => {
-    const ch = (await statsJson(`&topic=${topic}`)).topics[0].channels[0];
-    expect(ch.clients.filter((c: any) => c.ready_count === 1).length).toBe(count);
+    const ch = (await statsJson(`&topic=${topic}`)).topics![0].channels[0];
+    expect(ch.clients!.filter((c) => c.ready_count === 1).length).toBe(count);
   }, 30_000, 100);
   return { topic, consumers };
 }
@@ -63,7 +63,7 @@ async function mpub(topic: string, from: number, batch = BATCH) {
 async function drained(topic: string, consumers: { received: number }[], n: number) {
   await eventually(async () => {
     expect(consumers.reduce((s, c) => s + c.received, 0)).toBe(n);
-    const ch = (await statsJson(`&topic=${topic}`)).topics[0].channels[0];
+    const ch = (await statsJson(`&topic=${topic}`)).topics![0].channels[0];
     expect(ch.in_flight_count).toBe(0);
   }, 60_000, 50);
 }

@@ -49,13 +49,13 @@ describe("fan-out", () => {
 
     const t = await eventually(async () => {
       const t = await topicStats(topic);
-      expect(t.message_count).toBe(9);
-      for (const ch of t.channels) {
+      expect(t!.message_count).toBe(9);
+      for (const ch of t!.channels) {
         expect(ch).toMatchObject({ message_count: 9, depth: 0, in_flight_count: 0 });
       }
       return t;
     });
-    expect(t.channels.map((c: any) => c.channel_name)).toEqual(["a", "b"]);
+    expect(t!.channels.map((c) => c.channel_name)).toEqual(["a", "b"]);
   });
 });
 
@@ -66,7 +66,7 @@ describe("load-balancing", () => {
     const b = await consumer(topic, "work", 5);
     await eventually(async () => {
       const ch = await channelStats(topic, "work");
-      expect(ch.clients.map((c: any) => c.ready_count)).toEqual([5, 5]);
+      expect(ch!.clients!.map((c) => c.ready_count)).toEqual([5, 5]);
     });
 
     const seen: Record<string, string[]> = { a: [], b: [] };
@@ -98,11 +98,11 @@ describe("load-balancing", () => {
     expect(total).toBe(20);
     const ch = await eventually(async () => {
       const ch = await channelStats(topic, "work");
-      expect(ch.in_flight_count).toBe(0);
+      expect(ch!.in_flight_count).toBe(0);
       return ch;
     });
     expect(ch).toMatchObject({ depth: 0, message_count: 20, requeue_count: 0, timeout_count: 0 });
-    expect(ch.clients.map((c: any) => c.finish_count).sort()).toEqual([seen.a.length, seen.b.length].sort());
+    expect(ch!.clients!.map((c) => c.finish_count).sort()).toEqual([seen.a.length, seen.b.length].sort());
   });
 });
 
@@ -118,7 +118,7 @@ describe("a topic without channels", () => {
     expect(before).toMatchObject({ depth: 4, message_count: 4, channels: [] });
     // Nothing is dropped while waiting.
     await new Promise((r) => setTimeout(r, 200));
-    expect((await topicStats(topic)).depth).toBe(4);
+    expect((await topicStats(topic))!.depth).toBe(4);
 
     const c = await consumer(topic, "first", 10);
     const got = await receive(c, 4, { fin: true });
@@ -126,8 +126,8 @@ describe("a topic without channels", () => {
     await expectSilence(c, 200);
     await eventually(async () => {
       const t = await topicStats(topic);
-      expect(t.depth).toBe(0);
-      expect(t.channels[0]).toMatchObject({ channel_name: "first", message_count: 4, depth: 0, in_flight_count: 0 });
+      expect(t!.depth).toBe(0);
+      expect(t!.channels[0]).toMatchObject({ channel_name: "first", message_count: 4, depth: 0, in_flight_count: 0 });
     });
 
     // As in nsqd, the backlog went to the channels that existed when it was handed out:
@@ -166,7 +166,7 @@ describe("order and ids", () => {
     const sent = Array.from({ length: 6000 }, (_, i) => `m${i}`);
     await mpubV2(p, topic, sent.slice(0, 3000));
     await mpubV2(p, topic, sent.slice(3000));
-    await eventually(async () => expect((await channelStats(topic, "ch")).depth).toBe(6000));
+    await eventually(async () => expect((await channelStats(topic, "ch"))!.depth).toBe(6000));
     c.send(cmd.rdy(2500));
     const got: string[] = [];
     while (got.length < sent.length) {

@@ -20,7 +20,7 @@ closeClientsAfterEach();
 async function readyCount(topic: string, channel: string, n: number) {
   await eventually(async () => {
     const ch = await channelStats(topic, channel);
-    expect(ch.clients.map((c: any) => c.ready_count)).toEqual([n]);
+    expect(ch!.clients!.map((c) => c.ready_count)).toEqual([n]);
   });
 }
 
@@ -91,7 +91,7 @@ describe("FIN", () => {
     await expectSilence(c, 1400);
     const ch = await channelStats(topic, "ch");
     expect(ch).toMatchObject({ depth: 0, in_flight_count: 0, timeout_count: 0, requeue_count: 0, message_count: 1 });
-    expect(ch.clients[0]).toMatchObject({ finish_count: 1, in_flight_count: 0 });
+    expect(ch!.clients![0]).toMatchObject({ finish_count: 1, in_flight_count: 0 });
 
     // A second FIN of the same id fails: it is no longer in flight.
     c.send(cmd.fin(m.id));

@@ -1,8 +1,9 @@
 // nsqd's HTTP API and nsqlookupd's read API through the Worker: paths, parameters, status codes,
 // bodies, headers and error strings as nsqd 1.3.0 answers them (see the HTTP API spec).
 import { afterEach, describe, expect, it } from "vitest";
+import type { TopicStats } from "../../src/stats";
 import { cmd, text, type TestClient } from "../helpers/v2client";
-import { connect, http, post, statsJson, unique } from "../helpers/workers";
+import { connect, http, post, statsJson, unique, type StatsDoc } from "../helpers/workers";
 
 const enc = new TextEncoder();
 const NSQ_HEADER = "nsq; version=1.0";
@@ -55,7 +56,7 @@ async function expectOkText(res: Response | Promise<Response>) {
   expect(r.headers.get("x-nsq-content-type")).toBe(NSQ_HEADER);
 }
 
-async function topicStats(topic: string): Promise<any> {
+async function topicStats(topic: string): Promise<TopicStats | null> {
   const s = await statsJson(`&topic=${encodeURIComponent(topic)}`);
   return s.topics?.[0] ?? null;
 }
@@ -134,7 +135,7 @@ describe("POST /pub", () => {
     await expectError(post(`/pub?topic=${topic}`, new Uint8Array(MAX_MSG + 1)), 413, "MSG_TOO_BIG");
     // The size is checked before the topic.
     await expectError(post("/pub?topic=a/b", new Uint8Array(MAX_MSG + 1)), 413, "MSG_TOO_BIG");
-    expect((await topicStats(topic)).message_count).toBe(1);
+    expect((await topicStats(topic))!.message_count).toBe(1);
   });
 
   it("needs a topic: 400 MISSING_ARG_TOPIC", async () => {
@@ -174,7 +175,7 @@ describe("POST /pub", () => {
     const topic = unique("defer");
     await expectError(post(`/pub?topic=${topic}&defer=-1`, "x"), 400, "INVALID_DEFER");
     expect(await topicExists(topic)).toBe(true);
-    expect((await topicStats(topic)).message_count).toBe(0);
+    expect((await topicStats(topic))!.message_count).toBe(0);
   });
 
   it("defers a message by `defer` ms (0 to max_req_timeout, a leading + allowed)", async () => {
@@ -188,7 +189,7 @@ describe("POST /pub", () => {
     const c = await consumer(topic, "ch", 10);
     expect((await c.messages(2)).map(text)).toEqual(["now", "minus zero"]);
     expect(await c.maybeNext(200)).toBeNull();
-    const ch = (await topicStats(topic)).channels[0];
+    const ch = (await topicStats(topic))!.channels[0];
     expect(ch).toMatchObject({ deferred_count: 2, in_flight_count: 2, depth: 0, message_count: 4 });
   });
 
@@ -213,7 +214,7 @@ describe("POST /mpub", () => {
     await expectOkText(mpub(topic, "\n\nm3\r\n\n\r\nm4"));
     await expectOkText(mpub(topic, "m\nm\nm\nm"));
     expect(await drain(topic, 9)).toEqual(["m1", "m2", "m3\r", "\r", "m4", "m", "m", "m", "m"]);
-    expect((await topicStats(topic)).message_count).toBe(9);
+    expect((await topicStats(topic))!.message_count).toBe(9);
   });
 
   it("accepts an empty body or only newlines: OK, no message, the topic exists", async () => {
@@ -221,7 +222,7 @@ describe("POST /mpub", () => {
     await expectOkText(mpub(topic, ""));
     await expectOkText(mpub(topic, "\n\n\n"));
     expect(await topicExists(topic)).toBe(true);
-    expect((await topicStats(topic)).message_count).toBe(0);
+    expect((await topicStats(topic))!.message_count).toBe(0);
   });
 
   it("reads the binary format with binary=true, bodies with newlines intact", async () => {
@@ -272,7 +273,7 @@ describe("POST /mpub", () => {
     const topic = unique("bad");
     await expectError(mpub(topic, size(0), "&binary=true"), 413, "BAD_BODY");
     expect(await topicExists(topic)).toBe(true);
-    expect((await topicStats(topic)).message_count).toBe(0);
+    expect((await topicStats(topic))!.message_count).toBe(0);
   });
 
   it("text: a line over max_msg_size is 413 MSG_TOO_BIG; one of exactly max_msg_size is fine", async () => {
@@ -280,7 +281,7 @@ describe("POST /mpub", () => {
     const line = "x".repeat(MAX_MSG);
     await expectError(mpub(topic, `a\n${line}x\nb`), 413, "MSG_TOO_BIG");
     await expectOkText(mpub(topic, `a\n${line}\nb`));
-    expect((await topicStats(topic)).message_count).toBe(3);
+    expect((await topicStats(topic))!.message_count).toBe(3);
   });
 
   it("refuses a body over max_body_size with 413 BODY_TOO_BIG (text and binary)", async () => {
@@ -333,9 +334,9 @@ describe("POST /topic/*", () => {
     await expectEmptyOk(post(`/channel/create?topic=${topic}&channel=ch`));
     await expectEmptyOk(post(`/topic/pause?topic=${topic}`));
     await expectEmptyOk(post(`/topic/pause?topic=${topic}`));
-    expect((await topicStats(topic)).paused).toBe(true);
+    expect((await topicStats(topic))!.paused).toBe(true);
     await expectEmptyOk(post(`/topic/unpause?topic=${topic}`));
-    expect((await topicStats(topic)).paused).toBe(false);
+    expect((await topicStats(topic))!.paused).toBe(false);
     await expectEmptyOk(post(`/topic/delete?topic=${topic}`));
     expect(await topicExists(topic)).toBe(false);
     expect(await topicStats(topic)).toBeNull();
@@ -347,16 +348,16 @@ describe("POST /topic/*", () => {
     const held = unique("te");
     await expectOkText(post(`/mpub?topic=${held}`, "a\nb"));
     // No channel: the topic keeps the messages.
-    expect((await topicStats(held)).depth).toBe(2);
+    expect((await topicStats(held))!.depth).toBe(2);
     await expectEmptyOk(post(`/topic/empty?topic=${held}`));
-    expect((await topicStats(held)).depth).toBe(0);
+    expect((await topicStats(held))!.depth).toBe(0);
 
     const fanned = unique("te");
     await expectEmptyOk(post(`/topic/create?topic=${fanned}`));
     await expectEmptyOk(post(`/channel/create?topic=${fanned}&channel=ch`));
     await expectOkText(post(`/mpub?topic=${fanned}`, "a\nb"));
     await expectEmptyOk(post(`/topic/empty?topic=${fanned}`));
-    expect((await topicStats(fanned)).channels[0].depth).toBe(2);
+    expect((await topicStats(fanned))!.channels[0].depth).toBe(2);
   });
 });
 
@@ -402,17 +403,17 @@ describe("POST /channel/*", () => {
     expect((await (await http(`/channels?topic=${topic}`)).json<any>()).channels).toEqual(["ch"]);
 
     await expectEmptyOk(post(`/channel/pause?topic=${topic}&channel=ch`));
-    expect((await topicStats(topic)).channels[0].paused).toBe(true);
+    expect((await topicStats(topic))!.channels[0].paused).toBe(true);
     await expectEmptyOk(post(`/channel/unpause?topic=${topic}&channel=ch`));
-    expect((await topicStats(topic)).channels[0].paused).toBe(false);
+    expect((await topicStats(topic))!.channels[0].paused).toBe(false);
 
     await expectOkText(post(`/mpub?topic=${topic}`, "a\nb\nc"));
-    expect((await topicStats(topic)).channels[0].depth).toBe(3);
+    expect((await topicStats(topic))!.channels[0].depth).toBe(3);
     await expectEmptyOk(post(`/channel/empty?topic=${topic}&channel=ch`));
-    expect((await topicStats(topic)).channels[0].depth).toBe(0);
+    expect((await topicStats(topic))!.channels[0].depth).toBe(0);
 
     await expectEmptyOk(post(`/channel/delete?topic=${topic}&channel=ch`));
-    expect((await topicStats(topic)).channels).toEqual([]);
+    expect((await topicStats(topic))!.channels).toEqual([]);
     expect((await (await http(`/channels?topic=${topic}`)).json<any>()).channels).toEqual([]);
     await expectError(post(`/channel/delete?topic=${topic}&channel=ch`), 404, "CHANNEL_NOT_FOUND");
   });
@@ -440,22 +441,22 @@ describe("GET /stats", () => {
     expect(r.status).toBe(200);
     expect(r.headers.get("content-type")).toBe("application/json; charset=utf-8");
     expect(r.headers.get("x-nsq-content-type")).toBe(NSQ_HEADER);
-    const s = await r.json<any>();
+    const s = await r.json<StatsDoc>();
     expect(Object.keys(s)).toEqual(["version", "health", "start_time", "topics", "memory", "producers"]);
     expect(s).toMatchObject({ version: "1.3.0", health: "OK" });
-    expect(Object.keys(s.memory)).toEqual([
+    expect(Object.keys(s.memory!)).toEqual([
       "heap_objects", "heap_idle_bytes", "heap_in_use_bytes", "heap_released_bytes", "gc_pause_usec_100",
       "gc_pause_usec_99", "gc_pause_usec_95", "next_gc_bytes", "gc_total_runs",
     ]);
     expect(s.topics).toHaveLength(1);
-    const t = s.topics[0];
+    const t = s.topics![0];
     expect(Object.keys(t)).toEqual([
       "topic_name", "channels", "depth", "backend_depth", "message_count", "message_bytes", "paused",
       "e2e_processing_latency",
     ]);
     expect(t).toMatchObject({ topic_name: topic, depth: 0, backend_depth: 0, message_count: 3, message_bytes: 6, paused: false });
     expect(t.e2e_processing_latency).toEqual({ count: 0, percentiles: null });
-    expect(t.channels.map((ch: any) => ch.channel_name)).toEqual(["a", "b"]);
+    expect(t.channels.map((ch) => ch.channel_name)).toEqual(["a", "b"]);
     const [a, b] = t.channels;
     for (const ch of [a, b]) {
       expect(Object.keys(ch).filter((k) => !EXTRA_CHANNEL_KEYS.includes(k))).toEqual([
@@ -473,7 +474,7 @@ describe("GET /stats", () => {
       client_count: 0, clients: [], paused: false,
     });
     expect(a.clients).toHaveLength(1);
-    const client = a.clients[0];
+    const client = a.clients![0];
     expect(Object.keys(client)).toEqual([
       "client_id", "hostname", "version", "remote_address", "state", "ready_count", "in_flight_count",
       "message_count", "finish_count", "requeue_count", "connect_ts", "sample_rate", "deflate", "snappy",
@@ -494,24 +495,24 @@ describe("GET /stats", () => {
     await expectEmptyOk(post(`/channel/create?topic=${other}&channel=b`));
 
     const all = await statsJson();
-    const names = all.topics.map((t: any) => t.topic_name);
+    const names = all.topics!.map((t) => t.topic_name);
     expect(names).toEqual(expect.arrayContaining([topic, other]));
     expect([...names].sort()).toEqual(names); // sorted by name
 
     const byChannel = await statsJson(`&topic=${topic}&channel=b`);
-    expect(byChannel.topics.map((t: any) => [t.topic_name, t.channels.map((c: any) => c.channel_name)])).toEqual([[topic, ["b"]]]);
+    expect(byChannel.topics!.map((t) => [t.topic_name, t.channels.map((c) => c.channel_name)])).toEqual([[topic, ["b"]]]);
 
     // A channel filter alone leaves out topics without that channel.
     const onlyA = await statsJson(`&channel=a`);
-    const withA = onlyA.topics.map((t: any) => t.topic_name);
+    const withA = onlyA.topics!.map((t) => t.topic_name);
     expect(withA).toContain(topic);
     expect(withA).not.toContain(other);
-    for (const t of onlyA.topics) expect(t.channels.map((c: any) => c.channel_name)).toEqual(["a"]);
+    for (const t of onlyA.topics!) expect(t.channels.map((c) => c.channel_name)).toEqual(["a"]);
 
     const none = await statsJson(`&topic=${unique("missing")}`);
     expect(none.topics).toBeNull();
     // An empty filter is no filter.
-    expect((await statsJson("&topic=&channel=")).topics.length).toBe(all.topics.length);
+    expect((await statsJson("&topic=&channel=")).topics!.length).toBe(all.topics!.length);
   });
 
   it("include_clients=false gives clients null but keeps client_count; include_mem=false drops memory", async () => {
@@ -519,12 +520,12 @@ describe("GET /stats", () => {
     const s = await statsJson(`&topic=${topic}&include_clients=false&include_mem=false`);
     expect(Object.keys(s)).toEqual(["version", "health", "start_time", "topics", "producers"]);
     expect(s.producers).toBeNull();
-    const [a, b] = s.topics[0].channels;
+    const [a, b] = s.topics![0].channels;
     expect([a.clients, b.clients]).toEqual([null, null]);
     expect([a.client_count, b.client_count]).toEqual([1, 0]);
     // "0" means false too; any other value means true.
-    expect((await statsJson(`&topic=${topic}&include_clients=0`)).topics[0].channels[0].clients).toBeNull();
-    expect((await statsJson(`&topic=${topic}&include_clients=no`)).topics[0].channels[0].clients).toHaveLength(1);
+    expect((await statsJson(`&topic=${topic}&include_clients=0`)).topics![0].channels[0].clients).toBeNull();
+    expect((await statsJson(`&topic=${topic}&include_clients=no`)).topics![0].channels[0].clients).toHaveLength(1);
   });
 
   it("format text (the default for anything but json) has the topic and channel lines", async () => {

@@ -1,7 +1,7 @@
 // A body without Content-Length (chunked) over the limit is refused with 413 once it passes the
 // limit, as nsqd's io.LimitReader does, not read to its end: the stream here never ends.
 import { describe, expect, it } from "vitest";
-import { http, unique } from "../helpers/workers";
+import { http, unique, type StatsDoc } from "../helpers/workers";
 
 const MAX_MSG = 1048576;
 const MAX_BODY = 5242880;
@@ -45,7 +45,7 @@ describe("a chunked body over the limit", () => {
     });
     const r = await http(`/mpub?topic=${topic}`, { method: "POST", body });
     expect(await r.text()).toBe("OK");
-    const stats = await (await http(`/stats?format=json&topic=${topic}`)).json<any>();
-    expect(stats.topics[0].message_count).toBe(3);
+    const stats = await (await http(`/stats?format=json&topic=${topic}`)).json<StatsDoc>();
+    expect(stats.topics![0].message_count).toBe(3);
   });
 });

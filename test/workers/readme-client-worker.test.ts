@@ -8,6 +8,7 @@ import { SELF, env, runInDurableObject } from "cloudflare:test";
 import { expect, it } from "vitest";
 import worker, { Billing } from "readme:client-worker";
 import type { Env } from "../../src/config";
+import type { StatsDoc } from "../helpers/workers";
 
 const snippetEnv = { NSQ: SELF };
 
@@ -30,8 +31,8 @@ it("the README's Worker snippet publishes from fetch and consumes into a Durable
     // Stored, then FIN (the handler's promise resolved): nothing left on the channel.
     await expect
       .poll(async () => {
-        const stats = (await SELF.fetch("http://nsq.test/stats?format=json&topic=orders").then((r) => r.json())) as any;
-        return stats.topics[0].channels[0];
+        const stats = (await SELF.fetch("http://nsq.test/stats?format=json&topic=orders").then((r) => r.json())) as StatsDoc;
+        return stats.topics![0].channels[0];
       })
       .toMatchObject({ channel_name: "billing", depth: 0, in_flight_count: 0 });
   } finally {

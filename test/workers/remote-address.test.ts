@@ -4,6 +4,7 @@
 import { SELF } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { formatPeer, parseAddress, remoteAddress } from "../../src/protocol/remote-address";
+import type { ClientStats } from "../../src/stats";
 import { cmd, TestClient } from "../helpers/v2client";
 import { statsJson, unique } from "../helpers/workers";
 import { eventually } from "../helpers/wait";
@@ -25,9 +26,9 @@ async function connectWith(headers: Record<string, string>): Promise<TestClient>
 }
 
 /** The one client of the topic's channel, as /stats shows it. */
-function clientShown(topic: string): Promise<any> {
+function clientShown(topic: string): Promise<ClientStats> {
   return eventually(async () => {
-    const clients = (await statsJson(`&topic=${topic}`)).topics[0]?.channels[0]?.clients ?? [];
+    const clients = (await statsJson(`&topic=${topic}`)).topics![0]?.channels[0]?.clients ?? [];
     expect(clients).toHaveLength(1);
     return clients[0];
   });

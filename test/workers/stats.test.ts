@@ -36,8 +36,8 @@ it("reports depth, in-flight, message and client counts, and each client's IDENT
 
   const t = await eventually(async () => {
     const t = await topicStats(topic);
-    const cl = t.channels[0].clients.find((x: any) => x.client_id === "stats-client");
-    expect(cl.requeue_count).toBe(1);
+    const cl = t!.channels[0].clients!.find((x) => x.client_id === "stats-client");
+    expect(cl!.requeue_count).toBe(1);
     return t;
   });
   expect(t).toMatchObject({
@@ -48,8 +48,8 @@ it("reports depth, in-flight, message and client counts, and each client's IDENT
     message_bytes: 24,
     paused: false,
   });
-  expect(t.channels).toHaveLength(1);
-  const ch = t.channels[0];
+  expect(t!.channels).toHaveLength(1);
+  const ch = t!.channels[0];
   expect(ch).toMatchObject({
     channel_name: "ch",
     depth: 2,
@@ -62,7 +62,7 @@ it("reports depth, in-flight, message and client counts, and each client's IDENT
     paused: false,
   });
   expect(ch.clients).toHaveLength(2);
-  const active = ch.clients.find((x: any) => x.client_id === "stats-client");
+  const active = ch.clients!.find((x) => x.client_id === "stats-client");
   expect(active).toMatchObject({
     client_id: "stats-client",
     hostname: "stats-host",
@@ -76,9 +76,9 @@ it("reports depth, in-flight, message and client counts, and each client's IDENT
     requeue_count: 1,
     sample_rate: 0,
   });
-  expect(typeof active.connect_ts).toBe("number");
-  expect(Math.abs(active.connect_ts - Date.now() / 1000)).toBeLessThan(60);
-  const other = ch.clients.find((x: any) => x.client_id === "idle-client");
+  expect(typeof active!.connect_ts).toBe("number");
+  expect(Math.abs(active!.connect_ts - Date.now() / 1000)).toBeLessThan(60);
+  const other = ch.clients!.find((x) => x.client_id === "idle-client");
   expect(other).toMatchObject({
     user_agent: "idle/2",
     ready_count: 0,
@@ -96,8 +96,8 @@ it("reports depth, in-flight, message and client counts, and each client's IDENT
   await eventually(async () => {
     const t = await topicStats(topic);
     expect(t).toMatchObject({ depth: 0, message_count: 6 });
-    expect(t.channels[0]).toMatchObject({ depth: 0, in_flight_count: 0, message_count: 6, requeue_count: 1, client_count: 1 });
-    expect(t.channels[0].clients[0]).toMatchObject({
+    expect(t!.channels[0]).toMatchObject({ depth: 0, in_flight_count: 0, message_count: 6, requeue_count: 1, client_count: 1 });
+    expect(t!.channels[0].clients![0]).toMatchObject({
       client_id: "stats-client", ready_count: 10, in_flight_count: 0, message_count: 7, finish_count: 6,
     });
   });
@@ -105,5 +105,5 @@ it("reports depth, in-flight, message and client counts, and each client's IDENT
   // The whole document, unfiltered, lists the topic too.
   const all = await statsJson();
   expect(all).toMatchObject({ health: "OK" });
-  expect(all.topics.map((x: any) => x.topic_name)).toContain(topic);
+  expect(all.topics!.map((x) => x.topic_name)).toContain(topic);
 });

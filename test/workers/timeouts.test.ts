@@ -37,7 +37,7 @@ describe("in-flight timeout", () => {
 
     const ch = await channelStats(topic, "ch");
     expect(ch).toMatchObject({ timeout_count: 1, requeue_count: 0, in_flight_count: 1, message_count: 1, depth: 0 });
-    expect(ch.clients[0]).toMatchObject({ in_flight_count: 1, message_count: 2, finish_count: 0 });
+    expect(ch!.clients![0]).toMatchObject({ in_flight_count: 1, message_count: 2, finish_count: 0 });
 
     // The old delivery's FIN is the new one's (same id, same client): it works.
     c.send(cmd.fin(again.id));
@@ -64,7 +64,7 @@ describe("REQ", () => {
     }
     const ch = await channelStats(topic, "ch");
     expect(ch).toMatchObject({ requeue_count: 3, deferred_count: 0, timeout_count: 0, in_flight_count: 1, message_count: 1 });
-    expect(ch.clients[0]).toMatchObject({ requeue_count: 3, message_count: 4, in_flight_count: 1 });
+    expect(ch!.clients![0]).toMatchObject({ requeue_count: 3, message_count: 4, in_flight_count: 1 });
     c.send(cmd.fin(m.id));
     await eventually(async () => {
       expect(await channelStats(topic, "ch")).toMatchObject({ in_flight_count: 0, depth: 0 });
@@ -130,7 +130,7 @@ describe("disconnect", () => {
     const got = await receive(a, 2);
     const b = await consumer(topic, "ch", 5);
     await eventually(async () => {
-      expect((await channelStats(topic, "ch")).clients.map((c: any) => c.ready_count).sort()).toEqual([2, 5]);
+      expect((await channelStats(topic, "ch"))!.clients!.map((c) => c.ready_count).sort()).toEqual([2, 5]);
     });
     await expectSilence(b, 200);
 

@@ -335,7 +335,7 @@ describe("non-fatal errors keep the connection open", () => {
     // The owner still holds it and can FIN it.
     owner.send(cmd.fin(m.id));
     await expectOpenAndQuiet(owner);
-    const ch = (await statsJson(`&topic=${topic}`)).topics[0].channels[0];
+    const ch = (await statsJson(`&topic=${topic}`)).topics![0].channels[0];
     expect(ch.in_flight_count).toBe(0);
     expect(ch.depth).toBe(0);
   });
@@ -347,7 +347,7 @@ describe("non-fatal errors keep the connection open", () => {
     const m = await c.message();
     c.send(cmd.req(m.id, 99_999_999));
     await expectOpenAndQuiet(c);
-    const ch = (await statsJson(`&topic=${topic}`)).topics[0].channels[0];
+    const ch = (await statsJson(`&topic=${topic}`)).topics![0].channels[0];
     expect(ch.requeue_count).toBe(1);
     expect(ch.deferred_count).toBe(1);
   });
@@ -366,11 +366,11 @@ describe("CLS", () => {
     // RDY after CLS is ignored: a new message is not delivered.
     await post(`/pub?topic=${topic}`, "y");
     await expectOpenAndQuiet(c, 200);
-    const ch = (await statsJson(`&topic=${topic}`)).topics[0].channels[0];
+    const ch = (await statsJson(`&topic=${topic}`)).topics![0].channels[0];
     expect(ch.in_flight_count).toBe(0);
     expect(ch.depth).toBe(1);
-    expect(ch.clients[0].state).toBe(4);
-    expect(ch.clients[0].finish_count).toBe(1);
+    expect(ch.clients![0].state).toBe(4);
+    expect(ch.clients![0].finish_count).toBe(1);
   });
 });
 
@@ -516,7 +516,7 @@ describe("ordering and durability around errors", () => {
     await expectFatal(c, "E_INVALID invalid message ID");
 
     const stats = await statsJson();
-    const count = (t: string) => stats.topics.find((x: any) => x.topic_name === t).message_count;
+    const count = (t: string) => stats.topics!.find((x) => x.topic_name === t)!.message_count;
     expect([count(a), count(b), count(c3)]).toEqual([3, 1, 3]);
     expect(await drain(c3, 3)).toEqual(["c1", "c2", "c3"]);
   });
@@ -640,7 +640,7 @@ describe("after a fatal error", () => {
     expect(await c.response()).toBe("OK");
     expect(await c.error()).toBe('E_BAD_TOPIC PUB topic name "bad!" is not valid');
     await c.closedByServer();
-    const depth = (await statsJson(`&topic=${topic}`)).topics[0].depth;
+    const depth = (await statsJson(`&topic=${topic}`)).topics![0].depth;
     expect(depth).toBe(1);
   });
 });
@@ -705,7 +705,7 @@ describe("a fatal error behind publishes still under way", () => {
     expect(await c.response(15_000)).toBe("OK");
     expect(await c.response(15_000)).toBe("OK");
     await expectFatal(c, "E_INVALID invalid command XYZ");
-    const depth = (await statsJson(`&topic=${topic}`)).topics[0].depth;
+    const depth = (await statsJson(`&topic=${topic}`)).topics![0].depth;
     expect(depth).toBe(6);
   });
 });
