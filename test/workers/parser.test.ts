@@ -315,6 +315,14 @@ describe("V2Parser", () => {
       const [c] = parseChunks([cmd.MAGIC_V2, cmd.pub("t", big)]);
       expect(c.bodyLen).toBe(LIMITS.maxMsgSize);
       expect(c.body!.length).toBe(LIMITS.maxMsgSize);
+      // DPUB shares the message limit; MPUB, IDENTIFY and AUTH have the body limit.
+      const [d] = parseChunks([cmd.MAGIC_V2, cmd.dpub("t", 10, big)]);
+      expect([d.name, d.body?.length]).toEqual(["DPUB", LIMITS.maxMsgSize]);
+      const body = new Uint8Array(LIMITS.maxBodySize);
+      for (const name of ["MPUB t", "IDENTIFY", "AUTH"]) {
+        const [b] = parseChunks([cmd.MAGIC_V2, raw(name + "\n"), size(LIMITS.maxBodySize), body]);
+        expect(b.body?.length, name).toBe(LIMITS.maxBodySize);
+      }
     });
 
     it("applies the message limit to PUB/DPUB and the body limit to MPUB/IDENTIFY/AUTH", () => {
