@@ -12,7 +12,8 @@ import type { ChannelStats } from "../src/stats";
 import type { Consumer, ConsumerState } from "../src/channel/consumer";
 import type { NotTaken } from "../src/channel/in-flight";
 import { LinkInbox } from "../src/channel/link-inbox";
-import { ChannelQueue, type ChannelHost } from "../src/channel/queue";
+import type { ChannelHost } from "../src/channel/host";
+import { ChannelQueue } from "../src/channel/queue";
 import { SqlChannelStore } from "../src/channel/store";
 import type { Ready } from "../src/channel/window";
 

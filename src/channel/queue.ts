@@ -1,7 +1,7 @@
 // ChannelQueue: one channel's queue, in nsqd's vocabulary (PutMessage, StartInFlightTimeout,
 // FinishMessage, RequeueMessage, TouchMessage, AddClient, RemoveClient, Empty, Pause). It never
 // sees the wire: verbs return nsqd's reasons, which the object maps to E_FIN_FAILED etc., and
-// deliveries, timers, the clock and randomness go through its host.
+// deliveries, timers, the clock and randomness go through its host (host.ts).
 //
 // Storage (store.ts): the topic's pushes arrive as segments of up to ~1,000 messages, stored as
 // they came with a bitmap of the done ones (done-bits.ts). Delivery does not write: the in-flight
@@ -15,26 +15,12 @@ import { ACK_DELAY_MS, DoneBits, type Place } from "./done-bits";
 import { InFlightTable, type NotTaken } from "./in-flight";
 import { ingest, ingestPlan } from "./ingest";
 import { FairShare } from "./share";
+import type { ChannelHost } from "./host";
 import type { ChannelStore } from "./store";
 import { ReadyWindow, type Ready } from "./window";
 
-export interface ChannelHost<C> {
-  now(): number;
-  /** Uniform in [0, 1) (sample_rate). */
-  random(): number;
-  /** Sends msgs[from, to) on `conn`, each with attempts + 1; false when the connection is gone. */
-  send(conn: C, msgs: readonly Ready[], from: number, to: number): boolean;
-  /** Call timeouts() by `at` (a call due earlier may stay: it comes back here when it runs). */
-  timeoutsAt(at: number): void;
-  cancelTimeouts(): void;
-  /** Call flushAcks() in `ms`. */
-  flushAcksIn(ms: number): void;
-  cancelFlushAcks(): void;
-  /** The durable alarm: call alarm() at `at`. */
-  setAlarm(at: number): void;
-}
-
 export class ChannelQueue<C> {
+  // What init() stored (null topic: no such channel, or deleted); read by the object.
   topic: string | null = null;
   channel: string | null = null;
   generation = 0;
@@ -98,10 +84,6 @@ export class ChannelQueue<C> {
     this.window.reset(s.segmented === 0, true);
     this.inFlight.clear();
     this.bits.clear();
-  }
-
-  get clientCount(): number {
-    return this.consumers.size;
   }
 
   // ---- lifecycle -------------------------------------------------------------------------
