@@ -3,7 +3,7 @@
 //
 // Backpressure, so that memory stays bounded whatever the speed of either side:
 //   TCP → WebSocket: bytes handed to ws.send() and not yet written to the WebSocket's socket are
-//     counted; above `highWaterMark` the TCP socket is paused (the kernel then pushes back on the
+//     counted; above HIGH_WATER_MARK the TCP socket is paused (the kernel then pushes back on the
 //     client), and resumed below a quarter of it.
 //   WebSocket → TCP: when tcp.write() reports a full buffer, the WebSocket stops reading its
 //     socket (ws.pause()) until the TCP socket drains (the service then sees its own buffer fill).
@@ -22,16 +22,16 @@ export interface RelayOptions {
   wsUrl: string;
   /** Sent on the upgrade request (Authorization). */
   headers: Record<string, string>;
-  /** Bytes queued toward the WebSocket before the TCP socket is paused. Default 1 MiB. */
-  highWaterMark?: number;
-  /** Largest WebSocket message accepted from the service (it may carry many message frames). Default 256 MiB. */
-  maxPayload?: number;
-  /** How long opening the WebSocket may take, in ms. Default 10000. */
-  handshakeTimeout?: number;
   /** Reports a failure (one line). */
   log(line: string): void;
 }
 
+/** Bytes queued toward the WebSocket before the TCP socket is paused. */
+const HIGH_WATER_MARK = 1 << 20;
+/** Largest WebSocket message accepted from the service (it may carry many message frames). */
+const MAX_PAYLOAD = 256 << 20;
+/** How long opening the WebSocket may take. */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** After the TCP side was ended, how long a client that never closes keeps its socket. */
 const LINGER_MS = 30_000;
 /** After the client's end: the service is done answering once it has been quiet this long... */
@@ -40,7 +40,7 @@ const QUIET_MS = 500;
 const END_WAIT_MS = 10_000;
 
 export function relay(tcp: Socket, opts: RelayOptions): void {
-  const high = opts.highWaterMark ?? 1 << 20;
+  const high = HIGH_WATER_MARK;
   const low = high >> 2;
   const peer = `${tcp.remoteAddress}:${tcp.remotePort}`;
 
@@ -52,8 +52,8 @@ export function relay(tcp: Socket, opts: RelayOptions): void {
   const ws = new WebSocket(opts.wsUrl, {
     headers: reported ? { ...opts.headers, [REMOTE_ADDRESS_HEADER]: reported } : opts.headers,
     perMessageDeflate: false,
-    handshakeTimeout: opts.handshakeTimeout ?? 10_000,
-    maxPayload: opts.maxPayload ?? 256 << 20,
+    handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+    maxPayload: MAX_PAYLOAD,
   });
 
   let queued = 0; // bytes given to ws.send() whose write has not completed

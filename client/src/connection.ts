@@ -47,7 +47,7 @@ export interface ConnectionEvents {
   close?(conn: Connection, err?: Error): void;
 }
 
-export const VERSION = "0.1.0";
+const VERSION = "0.1.0";
 const DEFAULT_CLIENT_ID = "nsq-edge-client";
 const USER_AGENT = `nsq-edge-client/${VERSION}`;
 

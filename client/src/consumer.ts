@@ -10,11 +10,11 @@
 import * as cmd from "../../src/protocol/commands.js";
 import type { MessageFrame } from "../../src/protocol/frames.js";
 import { isValidName } from "../../src/protocol/names.js";
-import { BackoffController } from "./backoff.js";
+import { BackoffController, type Outcome } from "./backoff.js";
 import { Connection } from "./connection.js";
 import { ClosedError, NsqError } from "./errors.js";
 import { Emitter } from "./events.js";
-import { defaultFetch, lookup, producerSocketUrl } from "./lookup.js";
+import { defaultFetch, lookupAll } from "./lookup.js";
 import { consumerSettings, type ConsumerEvents, type ConsumerOptions, type ConsumerSettings, type ConsumerStats } from "./consumer-options.js";
 import { Inbox } from "./inbox.js";
 import { Message, type MessageDelegate } from "./message.js";
@@ -199,24 +199,11 @@ export class Consumer extends Emitter<ConsumerEvents> implements AsyncIterable<M
     return this.polling;
   }
 
-  /** Unions the producers of every lookup URL; true if at least one lookup answered. */
+  /** Asks every lookup URL for the topic's producers; true if at least one answered. */
   private async queryLookup(): Promise<boolean> {
-    const fetchFn = this.options.fetch ?? defaultFetch();
-    const found = new Set<string>();
-    let answered = false;
-    await Promise.all(
-      this.lookupUrls.map(async (base) => {
-        try {
-          const res = await lookup(base, this.topic, fetchFn);
-          answered = true;
-          for (const p of res?.producers ?? []) found.add(producerSocketUrl(base, p));
-        } catch (e) {
-          this.emit("error", e);
-        }
-      }),
-    );
-    if (answered) this.wanted = found;
-    return answered;
+    const found = await lookupAll(this.lookupUrls, this.topic, this.options.fetch ?? defaultFetch(), (e) => this.emit("error", e));
+    if (found) this.wanted = found;
+    return found !== null;
   }
 
   private async connectTo(url: string) {
@@ -372,7 +359,7 @@ export class Consumer extends Emitter<ConsumerEvents> implements AsyncIterable<M
     };
   }
 
-  private answered(conn: Connection, outcome: "success" | "failure" | "continue") {
+  private answered(conn: Connection, outcome: Outcome) {
     conn.inFlight = Math.max(0, conn.inFlight - 1);
     if (this.stopping) {
       this.checkClosed();

@@ -69,6 +69,27 @@ export async function lookup(serviceUrl: string, topic: string, fetchFn: FetchLi
   return { channels: data.channels ?? [], producers: data.producers ?? [] };
 }
 
+/**
+ * The WebSocket URLs of the producers of `topic` listed by any of `lookupUrls` (their union),
+ * or null if none of them answered; each failure goes to `onError`.
+ */
+export async function lookupAll(lookupUrls: string[], topic: string, fetchFn: FetchLike, onError: (e: unknown) => void): Promise<Set<string> | null> {
+  const found = new Set<string>();
+  let answered = false;
+  await Promise.all(
+    lookupUrls.map(async (base) => {
+      try {
+        const res = await lookup(base, topic, fetchFn);
+        answered = true;
+        for (const p of res?.producers ?? []) found.add(producerSocketUrl(base, p));
+      } catch (e) {
+        onError(e);
+      }
+    }),
+  );
+  return answered ? found : null;
+}
+
 /** The default fetch: the runtime's, bound (Workers' fetch must not be called as a method). */
 export function defaultFetch(): FetchLike {
   const f = (globalThis as { fetch?: FetchLike }).fetch;

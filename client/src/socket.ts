@@ -144,10 +144,10 @@ function waitOpen(socket: SocketLike, url: string): Promise<void> {
 }
 
 /** Closes at once: `ws` would otherwise wait up to 30 s for a dead peer's closing handshake. */
-export function destroySocket(socket: SocketLike, code = 1000, reason = "closed") {
+export function destroySocket(socket: SocketLike) {
   try {
     if (typeof socket.terminate === "function") socket.terminate();
-    else socket.close(code, reason);
+    else socket.close(1000, "closed");
   } catch {
     // already closed
   }
