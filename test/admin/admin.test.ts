@@ -6,6 +6,7 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chromium, type Browser, type Page } from "playwright-core";
+import type { ChannelStats, Stats } from "../../src/stats";
 import { Service } from "../e2e/service";
 import { chromiumPath } from "../helpers/chromium.mjs";
 import { cmd, text, type TestClient } from "../helpers/v2client";
@@ -85,9 +86,9 @@ async function shot(page: Page, name: string) {
 /** The width the page's content takes: more than the viewport means sideways scrolling. */
 const contentWidth = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth);
 
-async function channelStats(topic: string, channel: string): Promise<any> {
-  const stats = (await svc.fetch(`/stats?format=json&topic=${topic}&channel=${channel}`).then((r) => r.json())) as any;
-  return stats.topics?.[0]?.channels.find((c: any) => c.channel_name === channel);
+async function channelStats(topic: string, channel: string): Promise<ChannelStats | undefined> {
+  const stats = (await svc.fetch(`/stats?format=json&topic=${topic}&channel=${channel}`).then((r) => r.json())) as Stats;
+  return stats.topics?.[0]?.channels.find((c) => c.channel_name === channel);
 }
 
 /** Creates the topic and its channels. */
@@ -176,7 +177,7 @@ describe("admin UI", () => {
     // Pause: the page says so, the service says so, and the consumer gets nothing.
     await page.click('.actions [data-action="pause"]');
     await waitText(page, 'h1 [data-field="state"]', "paused");
-    expect((await channelStats(topic, channel)).paused).toBe(true);
+    expect((await channelStats(topic, channel))!.paused).toBe(true);
     await post(`/mpub?topic=${topic}`, "p1\np2\np3");
     await waitText(page, '.stat [data-field="depth"]', "3");
     expect(await consumer.maybeNext(1500)).toBeNull();
@@ -189,11 +190,11 @@ describe("admin UI", () => {
     await shot(page, "desktop-confirm-empty");
     await page.click('dialog [data-confirm="cancel"]');
     await gone(page, "dialog.confirm");
-    expect((await channelStats(topic, channel)).depth).toBe(3);
+    expect((await channelStats(topic, channel))!.depth).toBe(3);
     await page.click('.actions [data-action="empty"]');
     await page.click('dialog [data-confirm="ok"]');
     await waitText(page, '.stat [data-field="depth"]', "0");
-    expect((await channelStats(topic, channel)).depth).toBe(0);
+    expect((await channelStats(topic, channel))!.depth).toBe(0);
     expect(await consumer.maybeNext(300)).toBeNull();
 
     // Unpause: delivery resumes.

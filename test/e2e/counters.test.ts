@@ -2,6 +2,7 @@
 // directory: topics and channels report what they reported before, and a topic never shows
 // fewer messages than its channels.
 import { afterEach, expect, it } from "vitest";
+import type { Stats } from "../../src/stats";
 import { cmd } from "../helpers/v2client";
 import { Service } from "./service";
 
@@ -13,7 +14,7 @@ afterEach(async () => {
 
 async function stats(s: Service) {
   const res = await s.fetch(`/stats?format=json`);
-  const topics: any[] = (await res.json()).topics ?? [];
+  const topics = ((await res.json()) as Stats).topics ?? [];
   return Object.fromEntries(
     topics.map((t) => [
       t.topic_name,
@@ -22,7 +23,7 @@ async function stats(s: Service) {
         message_bytes: t.message_bytes,
         depth: t.depth,
         channels: Object.fromEntries(
-          t.channels.map((c: any) => [
+          t.channels.map((c) => [
             c.channel_name,
             { message_count: c.message_count, requeue_count: c.requeue_count, timeout_count: c.timeout_count, depth: c.depth },
           ]),

@@ -2,6 +2,7 @@
 // session ends cleanly, with nothing of it left behind in the Worker or the channel.
 import { spawn } from "node:child_process";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import type { Stats } from "../../src/stats";
 import { cmd, text } from "../helpers/v2client";
 import { Service } from "./service";
 
@@ -24,8 +25,8 @@ function dyingConsumer(url: string, topic: string): Promise<void> {
 }
 
 async function channel(topic: string) {
-  const stats = (await (await svc.fetch(`/stats?format=json&topic=${topic}&include_clients=true`)).json()) as any;
-  return stats.topics[0].channels[0];
+  const stats = (await (await svc.fetch(`/stats?format=json&topic=${topic}&include_clients=true`)).json()) as Stats;
+  return stats.topics![0].channels[0];
 }
 
 it("a killed consumer: its message is delivered again at once, it leaves /stats, no hung request is logged", async () => {
@@ -34,7 +35,7 @@ it("a killed consumer: its message is delivered again at once, it leaves /stats,
     expect((await svc.fetch(`/${what}`, { method: "POST" })).status).toBe(200);
   const died = dyingConsumer(svc.url, topic);
   // Wait for the consumer to be subscribed, then give it a message.
-  for (let i = 0; i < 100 && (await channel(topic)).clients.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 100 && (await channel(topic)).clients!.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
   expect(await (await svc.fetch(`/pub?topic=${topic}`, { method: "POST", body: "held" })).text()).toBe("OK");
   await died;
 

@@ -11,6 +11,7 @@
 // Duplicates are allowed (at-least-once); they are counted and reported.
 import { afterEach, expect, it } from "vitest";
 import { FRAME_ERROR, FRAME_MESSAGE, FRAME_RESPONSE, decodeMessage, frameText } from "../../src/protocol/frames";
+import type { Stats } from "../../src/stats";
 import { cmd, type TestClient } from "../helpers/v2client";
 import { Service } from "./service";
 
@@ -219,10 +220,10 @@ interface ChannelView {
 
 async function channelView(svc: Service, topic: string, channel: string): Promise<ChannelView | null> {
   const res = await svc.fetch(`/stats?format=json&topic=${topic}&channel=${channel}`);
-  const doc = (await res.json()) as { topics: any[] | null };
+  const doc = (await res.json()) as Stats;
   const t = doc.topics?.find((x) => x.topic_name === topic);
-  const ch = t?.channels.find((x: any) => x.channel_name === channel);
-  if (!ch) return null;
+  const ch = t?.channels.find((x) => x.channel_name === channel);
+  if (!t || !ch) return null;
   let finish = 0;
   for (const cl of ch.clients ?? []) finish += cl.finish_count;
   return {

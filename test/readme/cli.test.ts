@@ -6,6 +6,7 @@ import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import type { TopicStats, Stats } from "../../src/stats";
 import { Service, freePort } from "../e2e/service";
 import { readmeSnippet } from "../helpers/readme";
 import { channelStats } from "../helpers/service";
@@ -34,9 +35,9 @@ const tmp = () => {
   return d;
 };
 
-async function topicStats(topic: string): Promise<any> {
-  const stats = (await (await svc.fetch(`/stats?format=json&topic=${topic}`)).json()) as any;
-  return stats.topics.find((t: any) => t.topic_name === topic);
+async function topicStats(topic: string): Promise<TopicStats | undefined> {
+  const stats = (await (await svc.fetch(`/stats?format=json&topic=${topic}`)).json()) as Stats;
+  return stats.topics!.find((t) => t.topic_name === topic);
 }
 
 it("the block is the commands this file runs", () => {

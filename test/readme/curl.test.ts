@@ -1,6 +1,7 @@
 // README "Publish with curl": each line of the block, run with bash against the service (the
 // README's http://127.0.0.1:4151 rewritten to the test service's URL), with the answers it names.
 import { afterAll, beforeAll, expect, it } from "vitest";
+import type { Stats } from "../../src/stats";
 import { Service } from "../e2e/service";
 import { readmeSnippet } from "../helpers/readme";
 import { commands, sh } from "./run";
@@ -30,10 +31,10 @@ it("curl: every line runs and answers as the README says", async () => {
   // hello, later, one, two, three: all in the channel, `later` deferred.
   expect(statsText).toMatch(/\[orders\s+\] depth: 0 .* msgs: 5 /);
   expect(statsText).toMatch(/\[billing\s+\] depth: 4 .* def: 1 /);
-  const stats = JSON.parse(statsJson);
-  const orders = stats.topics.find((t: any) => t.topic_name === "orders");
+  const stats = JSON.parse(statsJson) as Stats;
+  const orders = stats.topics!.find((t) => t.topic_name === "orders");
   expect(orders).toMatchObject({ message_count: 5 });
-  expect(orders.channels).toMatchObject([{ channel_name: "billing", depth: 4, deferred_count: 1 }]);
+  expect(orders!.channels).toMatchObject([{ channel_name: "billing", depth: 4, deferred_count: 1 }]);
   // nsqlookupd's answer: the topic's channels and this service as its producer.
   const { port } = new URL(svc.url);
   expect(JSON.parse(lookup)).toMatchObject({
