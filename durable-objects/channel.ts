@@ -181,7 +181,7 @@ export class ChannelObject extends DurableObject<Env> {
   }
 
   override webSocketClose(ws: WebSocket, code: number, reason: string) {
-    this.dropLink(ws);
+    this.guard("dropping a consumer", () => this.dropLink(ws));
     try {
       ws.close(code === 1005 ? 1000 : code, reason);
     } catch {
@@ -190,7 +190,7 @@ export class ChannelObject extends DurableObject<Env> {
   }
 
   override webSocketError(ws: WebSocket) {
-    this.dropLink(ws);
+    this.guard("dropping a consumer", () => this.dropLink(ws));
   }
 
   private addLink(c: Link) {
@@ -274,9 +274,9 @@ export class ChannelObject extends DurableObject<Env> {
   }
 
   /**
-   * Runs a timer's or the alarm's work. If it fails midway, memory may be half-updated for
-   * every consumer: start again from storage (everything stored is ready again, the links
-   * close and their sessions with them).
+   * Runs work that is not one consumer's (a timer, the alarm, a consumer leaving). If it fails
+   * midway, memory may be half-updated for every consumer: start again from storage (everything
+   * stored is ready again; the links close, and their sessions with them).
    */
   private guard(what: string, run: () => void) {
     try {
