@@ -1,8 +1,11 @@
-// The pure pieces: URLs from service and lookup answers, error parsing, backoff arithmetic and
-// the backoff state machine (with fake timers).
+// The pure pieces: URLs from service and lookup answers, error parsing, backoff arithmetic,
+// the backoff state machine (with fake timers), the consumer's settings and iteration inbox.
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { NsqError, exponentialBackoff, lookupUrl, producerSocketUrl, serviceSocketUrl } from "@nsq-edge/client";
 import { BackoffController, reconnectDelay } from "../../client/src/backoff";
+import { consumerSettings } from "../../client/src/consumer-options";
+import { Inbox } from "../../client/src/inbox";
+import { Message } from "../../client/src/message";
 
 describe("URLs", () => {
   it("lookup and V2 endpoints under a service URL, with its scheme and path prefix", () => {
@@ -80,5 +83,50 @@ describe("backoff", () => {
     const b = new BackoffController(1000, 0, { pause: () => void log.push("pause"), test: () => true, resume: () => void log.push("resume") });
     b.signal("failure");
     expect([log, b.active]).toEqual([[], false]);
+  });
+});
+
+describe("consumer settings", () => {
+  it("go-nsq's defaults, and every option given wins, 0 and false included", () => {
+    expect(consumerSettings({})).toMatchObject({ maxInFlight: 1, maxAttempts: 5, backoffMultiplier: 1000, autoResponse: true, closeTimeout: 30_000 });
+    const given = consumerSettings({ maxInFlight: 0, maxAttempts: 0, maxBackoffDuration: 0, lookupdPollJitter: 0, autoResponse: false, closeTimeout: 7 });
+    expect(given).toMatchObject({ maxInFlight: 0, maxAttempts: 0, maxBackoffDuration: 0, lookupdPollJitter: 0, autoResponse: false, closeTimeout: 7 });
+    expect(given.reconnectDelay).toBe(1000);
+  });
+});
+
+describe("iteration inbox", () => {
+  const answers: string[] = [];
+  const delegate = {
+    finish: (m: Message) => void answers.push(`FIN ${m.id}`),
+    requeue: (m: Message, delay: number | undefined) => void answers.push(`REQ ${m.id} ${delay}`),
+    touch: () => {},
+  };
+  const message = (id: string) => new Message({ id, body: new Uint8Array(), attempts: 1, timestamp: 0n }, "ws://x/ws", delegate);
+  afterEach(() => void answers.splice(0));
+
+  it("hands messages in order, waits when there is none, and finishes the one held when the loop asks again", async () => {
+    const inbox = new Inbox(true);
+    inbox.deliver(message("a"));
+    expect((await inbox.next(false)).value.id).toBe("a");
+    const waiting = inbox.next(false); // finishes a, then waits
+    expect(answers).toEqual(["FIN a"]);
+    inbox.deliver(message("b"));
+    expect((await waiting).value.id).toBe("b");
+    inbox.leave(); // the loop was left holding b: it goes back
+    expect(answers).toEqual(["FIN a", "REQ b 0"]);
+  });
+
+  it("without autoResponse nothing is finished; closing ends waiting loops and gives back what nobody took", async () => {
+    const inbox = new Inbox(false);
+    inbox.deliver(message("a"));
+    await inbox.next(false);
+    const waiting = inbox.next(false);
+    expect(answers).toEqual([]);
+    inbox.end();
+    expect(await waiting).toEqual({ done: true, value: undefined });
+    inbox.deliver(message("c"));
+    expect(inbox.take().map((m) => m.id)).toEqual(["c"]);
+    expect(await inbox.next(true)).toEqual({ done: true, value: undefined });
   });
 });
