@@ -593,13 +593,18 @@ describe("nsqlookupd read API", () => {
     });
   });
 
-  it("/topics lists topics created by any means; /channels lists a topic's channels", async () => {
-    const [a, b, c] = [unique("tl"), unique("tl"), unique("tl")];
+  it("/topics lists topics however created (/topic/create, /pub, /mpub, PUB, SUB); /channels lists a topic's channels", async () => {
+    const [a, b, c, d, e] = [unique("tl"), unique("tl"), unique("tl"), unique("tl"), unique("tl")];
     await expectEmptyOk(post(`/topic/create?topic=${a}`));
     await expectOkText(post(`/pub?topic=${b}`, "x"));
     const sub = await consumer(c, "ch", 0);
+    await expectOkText(post(`/mpub?topic=${d}`, "x\ny"));
+    const p = await connect();
+    clients.push(p);
+    p.send(cmd.MAGIC_V2, cmd.pub(e, "x"));
+    expect(await p.response()).toBe("OK");
     const topics = (await (await http("/topics")).json<any>()).topics;
-    expect(topics).toEqual(expect.arrayContaining([a, b, c]));
+    expect(topics).toEqual(expect.arrayContaining([a, b, c, d, e]));
     expect((await (await http(`/channels?topic=${c}`)).json<any>())).toEqual({ channels: ["ch"] });
     expect((await (await http(`/channels?topic=${a}`)).json<any>())).toEqual({ channels: [] });
     // Unknown topics are not an error, and the name is not validated.

@@ -4,7 +4,7 @@ import { expect, it } from "vitest";
 import { cmd } from "../helpers/v2client";
 import { connect, unique } from "../helpers/workers";
 
-it("delivers five 1 MiB messages in one pump, intact and in order", async () => {
+it("delivers five 1 MiB messages to a consumer at RDY 5, intact and in order", async () => {
   const topic = unique("big");
   const c = await connect();
   await c.subscribe(topic, "ch", 5);

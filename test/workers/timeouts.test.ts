@@ -118,6 +118,19 @@ describe("TOUCH", () => {
     expect(await channelStats(topic, "ch")).toMatchObject({
       in_flight_count: 0, depth: 0, timeout_count: 0, requeue_count: 0,
     });
+
+    // By msg_timeout from the TOUCH, not for good: left alone after it, the message times out then.
+    await pubHttp(topic, "touched once");
+    const [n] = await receive(c, 1);
+    await expectSilence(c, 500);
+    c.send(cmd.touch(n.id));
+    const touched = Date.now();
+    const [again] = await receive(c, 1, { timeoutMs: 3000 });
+    // (The untouched deadline was ~500 ms after the TOUCH.)
+    expect(Date.now() - touched).toBeGreaterThanOrEqual(900);
+    expect([again.id, again.attempts]).toEqual([n.id, 2]);
+    c.send(cmd.fin(again.id));
+    await eventually(async () => expect(await channelStats(topic, "ch")).toMatchObject({ in_flight_count: 0, timeout_count: 1 }));
   });
 });
 
