@@ -4,7 +4,7 @@
 import { SELF } from "cloudflare:test";
 import { afterEach, expect, it } from "vitest";
 import { Consumer, Producer, type FetchLike, type Message } from "../../client/src/index";
-import { unique } from "../helpers/workers";
+import { unique, type StatsDoc } from "../helpers/workers";
 
 const fetchFn: FetchLike = (url, init) => SELF.fetch(url, init);
 const closers: (() => Promise<unknown>)[] = [];
@@ -43,8 +43,8 @@ it("a consumer made with the library receives messages through a fetch upgrade",
 
   await consumer.close(1000);
   expect(consumer.stats().connections).toBe(0);
-  const stats = (await SELF.fetch(`http://nsq.test/stats?format=json&topic=${topic}`).then((r) => r.json())) as any;
-  expect(stats.topics[0].channels[0]).toMatchObject({ channel_name: "worker", depth: 0, in_flight_count: 0 });
+  const stats = (await SELF.fetch(`http://nsq.test/stats?format=json&topic=${topic}`).then((r) => r.json())) as StatsDoc;
+  expect(stats.topics![0].channels[0]).toMatchObject({ channel_name: "worker", depth: 0, in_flight_count: 0 });
 });
 
 it("async iteration and requeue in workerd", async () => {
