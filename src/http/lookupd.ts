@@ -16,7 +16,7 @@ import type { Context } from "hono";
 import { VERSION, type Env } from "../config";
 import { registryStub } from "../stubs";
 import { HttpError, nsqEmpty, nsqJson, query } from "./respond";
-import type { RouteFn } from "./nsqd";
+import { requestPort, type RouteFn } from "./nsqd";
 import type { Lookup, Nodes, PeerInfo } from "../lookupd-answers";
 
 type C = Context<{ Bindings: Env }>;
@@ -41,7 +41,7 @@ export function lookupdRoutes(route: RouteFn) {
 /** This service as nsqlookupd describes an nsqd (PeerInfo). */
 function thisNode(c: C): PeerInfo {
   const url = new URL(c.req.url);
-  const port = url.port ? Number(url.port) : url.protocol === "https:" ? 443 : 80;
+  const port = requestPort(url);
   return {
     remote_address: `${url.hostname}:${port}`,
     hostname: url.hostname,

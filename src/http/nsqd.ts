@@ -41,7 +41,8 @@ export function nsqdRoutes(app: Hono<{ Bindings: Env }>, route: RouteFn) {
 
 export type RouteFn = (method: string, path: string, handler: (c: C) => Response | Promise<Response>) => void;
 
-function requestPort(url: URL): number {
+/** The port a request came to (nsqd's http_port and, with /ws on it, its tcp_port too). */
+export function requestPort(url: URL): number {
   return url.port ? Number(url.port) : url.protocol === "https:" ? 443 : 80;
 }
 
