@@ -9,6 +9,7 @@ import { clientInfoOf, decodeLink, idText, idValue, linkSeq, type ClientInfo, ty
 import { isEphemeral } from "../src/protocol/names";
 import { topicStub } from "../src/stubs";
 import type { ChannelStats } from "../src/stats";
+import type { ChannelRpc } from "../src/objects";
 import type { Consumer, ConsumerState } from "../src/channel/consumer";
 import type { NotTaken } from "../src/channel/in-flight";
 import { LinkInbox } from "../src/channel/link-inbox";
@@ -26,7 +27,7 @@ function link(ws: WebSocket, state: ConsumerState, inbox: LinkInbox): Link {
   return { ...state, conn: ws, inbox, turn: 0, inFlight: 0, messageCount: 0, finishCount: 0, requeueCount: 0 };
 }
 
-export class ChannelObject extends DurableObject<Env> {
+export class ChannelObject extends DurableObject<Env> implements ChannelRpc {
   private queue: ChannelQueue<WebSocket>;
   private links = new Map<WebSocket, Link>();
   private timer: ReturnType<typeof setTimeout> | null = null;

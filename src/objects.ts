@@ -1,8 +1,7 @@
 // What the Worker and the objects call on each other: the RPC methods of each Durable Object
 // class, declared here so that src/ types its namespaces (src/config.ts's Env) without importing
 // durable-objects/ (which imports src/). Only what is called through a stub is here. A class
-// that declares `implements` its interface is kept in step by the checker (TopicObject and
-// RegistryObject do; ChannelObject matches its interface but does not declare it yet).
+// declares `implements` its interface, so the checker keeps the two in step.
 import type { ChannelStats, TopicStats } from "./stats";
 
 /** A topic's count of messages and their bytes, as /stats reports them. */
