@@ -1,13 +1,14 @@
 // A session's publishes on their way to the topics. The publishes of one read (one WebSocket
-// message) to one topic with one delay go in one RPC. While that RPC is under way, later
-// publishes to it gather behind it and leave together when it settles: fewer, larger RPCs under
-// load, and messages stored in the order they came. A gathering group holds at most
-// GROUP_MAX_BYTES; a group that would not fit goes out at once, beside it.
+// message) to one topic with one delay form one group. Each topic and delay has a group commit
+// (src/group-commit.ts): while its publish RPC is under way, later groups gather behind it and
+// leave together, within GROUP_MAX_BYTES, when it settles: fewer, larger RPCs under load, and
+// messages stored in the order they came.
 //
 // A failed RPC fails its publishes, and nothing gathered after it is sent: its error closes the
 // connection. Pure: the RPC and what to do with each settled publish come in as hooks.
+import { GroupCommit } from "../group-commit";
 
-/** A publish RPC carries at most this much; more goes out in parallel. */
+/** A publish RPC carries at most this much (beyond its first group). */
 export const GROUP_MAX_BYTES = 4 * 1024 * 1024;
 
 /** One publish in a group: its response slot and its verb (for the error's code). */
@@ -17,9 +18,6 @@ export interface Pending<S> {
 }
 
 interface Group<S> {
-  key: string;
-  topic: string;
-  deferMs: number;
   bodies: Uint8Array[];
   bytes: number;
   pending: Pending<S>[];
@@ -34,11 +32,18 @@ export interface PublishHooks<S> {
   failed(pending: Pending<S>[], error: unknown): void;
 }
 
+const BOUNDS = {
+  maxCount: Infinity,
+  maxBytes: GROUP_MAX_BYTES,
+  count: () => 1,
+  bytes: (g: Group<unknown>) => g.bytes,
+};
+
 export class Publisher<S> {
   /** This read's publishes, per topic and delay; dispatch() sends them. */
-  private readonly gathered = new Map<string, Group<S>>();
-  /** Topics (and delays) with an RPC under way -> the group gathering behind it, if any. */
-  private readonly underWay = new Map<string, Group<S> | null>();
+  private readonly gathered = new Map<string, { topic: string; deferMs: number; group: Group<S> }>();
+  /** Per topic and delay: the publishes under way and those gathering behind them. */
+  private readonly commits = new Map<string, GroupCommit<Group<S>>>();
   /** A publish failed, or the connection closed: send nothing more. */
   private halted = false;
 
@@ -47,8 +52,9 @@ export class Publisher<S> {
   /** Adds one PUB, DPUB (one body) or MPUB (its bodies) to this read's group for its topic. */
   add(verb: string, topic: string, deferMs: number, bodies: Uint8Array | Uint8Array[], slot: S) {
     const key = `${topic}\n${deferMs}`;
-    let g = this.gathered.get(key);
-    if (!g) this.gathered.set(key, (g = { key, topic, deferMs, bodies: [], bytes: 0, pending: [] }));
+    let entry = this.gathered.get(key);
+    if (!entry) this.gathered.set(key, (entry = { topic, deferMs, group: { bodies: [], bytes: 0, pending: [] } }));
+    const g = entry.group;
     if (bodies instanceof Uint8Array) {
       g.bodies.push(bodies);
       g.bytes += bodies.length;
@@ -61,10 +67,18 @@ export class Publisher<S> {
     g.pending.push({ slot, verb });
   }
 
-  /** The read is done: sends each of its groups, or gathers it behind its topic's RPC. */
+  /** The read is done: each of its groups goes, or gathers behind its topic's RPC under way. */
   dispatch() {
     if (this.gathered.size === 0) return;
-    for (const g of this.gathered.values()) this.enqueue(g);
+    for (const [key, { topic, deferMs, group }] of this.gathered) {
+      let commit = this.commits.get(key);
+      if (!commit) {
+        commit = new GroupCommit<Group<S>>((groups) => this.send(topic, deferMs, groups), BOUNDS);
+        this.commits.set(key, commit);
+      }
+      // Settled through the hooks; the group commit's own promise carries nothing more.
+      commit.add(group).catch(() => {});
+    }
     this.gathered.clear();
   }
 
@@ -73,34 +87,20 @@ export class Publisher<S> {
     this.halted = true;
   }
 
-  private enqueue(g: Group<S>) {
-    if (this.underWay.has(g.key)) {
-      const next = this.underWay.get(g.key);
-      if (!next) this.underWay.set(g.key, g);
-      else if (next.bytes + g.bytes <= GROUP_MAX_BYTES) {
-        for (const b of g.bodies) next.bodies.push(b);
-        for (const p of g.pending) next.pending.push(p);
-        next.bytes += g.bytes;
-      } else this.send(g);
+  private async send(topic: string, deferMs: number, groups: Group<S>[]): Promise<void> {
+    // Publishes read before a fatal protocol error are still carried out and answered (its
+    // error waits behind them); after a failed publish or a close nothing more is sent.
+    if (this.halted) return;
+    const one = groups.length === 1 ? groups[0] : null;
+    const bodies = one ? one.bodies : groups.flatMap((g) => g.bodies);
+    const pending = one ? one.pending : groups.flatMap((g) => g.pending);
+    try {
+      await this.hooks.publish(topic, bodies, deferMs);
+    } catch (e) {
+      this.halted = true;
+      this.hooks.failed(pending, e);
       return;
     }
-    this.underWay.set(g.key, null);
-    this.send(g).finally(() => {
-      const next = this.underWay.get(g.key);
-      this.underWay.delete(g.key);
-      // Publishes read before a fatal protocol error are still carried out and answered (its
-      // error waits behind them); after a failed publish nothing more is sent.
-      if (next && !this.halted) this.enqueue(next);
-    });
-  }
-
-  private send(g: Group<S>): Promise<void> {
-    return this.hooks.publish(g.topic, g.bodies, g.deferMs).then(
-      () => this.hooks.stored(g.pending),
-      (e) => {
-        this.halted = true;
-        this.hooks.failed(g.pending, e);
-      },
-    );
+    this.hooks.stored(pending);
   }
 }
