@@ -74,8 +74,6 @@ export interface MessageFrame {
   id: string;
   body: Uint8Array;
 }
-/** @deprecated the old name of MessageFrame, kept until the tests' helpers import the new one. */
-export type Message = MessageFrame;
 
 export function decodeMessage(data: Uint8Array): MessageFrame {
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);

@@ -111,7 +111,7 @@ describe("pub", () => {
     expect([one.code, one.stdout, one.stderr]).toEqual([0, "", `published 1 message to ${topic}\n`]);
     const many = await cli(["pub", topic, "a", "b", "c", "--url", url(), "-q"]);
     expect([many.code, many.stdout, many.stderr]).toEqual([0, "", ""]);
-    expect((await channelStats(url(), topic, "c")).message_count).toBe(4);
+    expect((await channelStats(url(), topic, "c"))!.message_count).toBe(4);
   });
 
   it("publishes standard input line by line in MPUB batches; tail -n reads them all back", async () => {
@@ -120,11 +120,11 @@ describe("pub", () => {
     const lines = Array.from({ length: 2500 }, (_, i) => `line ${i} ${"x".repeat(i % 50)}`);
     const res = await cli(["pub", topic, "--url", url(), "--batch", "300"], { input: lines.join("\n") + "\n\n" });
     expect([res.code, res.stderr]).toEqual([0, `published 2500 messages to ${topic}\n`]);
-    expect((await channelStats(url(), topic, "c")).depth).toBe(2500);
+    expect((await channelStats(url(), topic, "c"))!.depth).toBe(2500);
     const tail = await cli(["tail", topic, "--channel", "c", "-n", "2500", "--url", url()]);
     expect(tail.code).toBe(0);
     expect(tail.stdout.split("\n").slice(0, -1).sort()).toEqual([...lines].sort());
-    await eventually(async () => expect((await channelStats(url(), topic, "c")).depth).toBe(0));
+    await eventually(async () => expect((await channelStats(url(), topic, "c"))!.depth).toBe(0));
   });
 
   it("a message the service refuses (too big): one line, exit 1", async () => {

@@ -68,10 +68,10 @@ describe("nsqjs through the bridge", () => {
     expect(duplicates).toBe(0);
     // Every FIN reached the service: nothing left in the channel, nothing in flight.
     await eventually(async () => {
-      const ch = await channelStats(serviceUrl(), topic, "all");
+      const ch = (await channelStats(serviceUrl(), topic, "all"))!;
       expect([ch.depth, ch.in_flight_count, ch.message_count]).toEqual([0, 0, 10_000]);
-      expect(ch.clients[0].finish_count).toBe(10_000);
-      expect(ch.clients[0].user_agent).toMatch(/^nsqjs\//);
+      expect(ch.clients![0].finish_count).toBe(10_000);
+      expect(ch.clients![0].user_agent).toMatch(/^nsqjs\//);
     });
   });
 
@@ -110,7 +110,7 @@ describe("nsqjs through the bridge", () => {
     expect(deliveries.map((d) => d.attempts)).toEqual([1, 2]);
     expect(deliveries[1]!.at - deliveries[0]!.at).toBeGreaterThanOrEqual(600);
     await eventually(async () => {
-      const ch = await channelStats(serviceUrl(), topic, "c");
+      const ch = (await channelStats(serviceUrl(), topic, "c"))!;
       expect([ch.depth, ch.requeue_count, ch.in_flight_count]).toEqual([0, 1, 0]);
     });
   });
@@ -136,7 +136,7 @@ describe("nsqjs through the bridge", () => {
     await handled;
     await sleep(1200); // a timed-out copy would be back by now
     expect(attempts).toEqual([1]);
-    const ch = await channelStats(serviceUrl(), topic, "c");
+    const ch = (await channelStats(serviceUrl(), topic, "c"))!;
     expect([ch.timeout_count, ch.requeue_count, ch.depth, ch.in_flight_count]).toEqual([0, 0, 0, 0]);
   });
 
@@ -208,7 +208,7 @@ describe("nsqjs through the bridge", () => {
     await sleep(3500); // idle: only heartbeats and NOPs cross the bridge
     expect(readerClosed).toBe(false);
     expect(writerClosed).toBe(false);
-    const ch = await channelStats(serviceUrl(), topic, "idle");
+    const ch = (await channelStats(serviceUrl(), topic, "idle"))!;
     expect(ch.client_count).toBe(1);
     // Both connections still work.
     await publish(w, topic, "after");

@@ -222,13 +222,37 @@ describe("RDY", () => {
     const topic = await topicWith("spread");
     const ws = `${serviceUrl().replace("http", "ws")}/ws`;
     const three = [`${ws}?c=1`, `${ws}?c=2`, `${ws}?c=3`];
-    const c = new Consumer(topic, "ch", { nsqdUrls: three, maxInFlight: 10 });
+    // A slow handler: how many messages it holds at once is what maxInFlight bounds.
+    let holding = 0;
+    let most = 0;
+    let handled = 0;
+    const c = new Consumer(topic, "ch", {
+      nsqdUrls: three,
+      maxInFlight: 10,
+      handler: async () => {
+        most = Math.max(most, ++holding);
+        await sleep(10);
+        holding--;
+        handled++;
+      },
+    });
     closers.push(() => c.close(2000));
     await eventually(() => expect(c.connections.length).toBe(3));
     await expectReady(serviceUrl(), topic, "ch", [3, 3, 3]);
+    const p = new Producer(serviceUrl());
+    await p.mpublish(topic, Array.from({ length: 60 }, (_, i) => `m${i}`));
+    await eventually(() => expect(handled).toBe(60));
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(10);
+
     c.changeMaxInFlight(2); // fewer than connections: two of them get 1, one gets 0
     await eventually(async () => expect((await readyCounts(serviceUrl(), topic, "ch")).sort()).toEqual([0, 1, 1]));
     expect(c.stats().rdy).toBe(2);
+    most = 0;
+    await p.mpublish(topic, Array.from({ length: 20 }, (_, i) => `n${i}`));
+    await p.close();
+    await eventually(() => expect(handled).toBe(80));
+    expect(most).toBeLessThanOrEqual(2);
   });
 
   it("coalesces FINs and RDY into few WebSocket messages", async () => {
@@ -260,15 +284,15 @@ describe("connection", () => {
     expect(disconnects).toEqual([]);
     expect(rec.sockets.length).toBe(1);
     expect(rec.lines().filter((l) => l === "NOP").length).toBeGreaterThanOrEqual(2);
-    expect((await channelStats(serviceUrl(), topic, "ch")).clients.length).toBe(1);
+    expect((await channelStats(serviceUrl(), topic, "ch"))!.clients!.length).toBe(1);
   });
 
   it("sends client_id, hostname and user_agent in IDENTIFY", async () => {
     const topic = await topicWith("identify");
     const c = consumer(topic, { clientId: "worker-7", userAgent: "my-app/1.2" });
     await c.ready();
-    const ch = await channelStats(serviceUrl(), topic, "ch");
-    expect(ch.clients[0]).toMatchObject({ client_id: "worker-7", hostname: "worker-7", user_agent: "my-app/1.2" });
+    const ch = (await channelStats(serviceUrl(), topic, "ch"))!;
+    expect(ch.clients![0]).toMatchObject({ client_id: "worker-7", hostname: "worker-7", user_agent: "my-app/1.2" });
   });
 
   it("checks names at construction, as go-nsq: E_BAD_TOPIC, E_BAD_CHANNEL", () => {

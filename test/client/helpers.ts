@@ -9,7 +9,7 @@ export { eventually, sleep };
 /** The RDY counts of the channel's clients, as the service sees them. */
 export async function readyCounts(base: string, topic: string, channel: string): Promise<number[]> {
   const ch = await channelStats(base, topic, channel);
-  return (ch?.clients ?? []).map((c: any) => c.ready_count);
+  return (ch?.clients ?? []).map((c) => c.ready_count);
 }
 
 export async function expectReady(base: string, topic: string, channel: string, counts: number[], timeoutMs = 10_000) {

@@ -2,7 +2,7 @@
 // stats) that run inside workerd against the Worker: polling with deadlines instead of fixed
 // sleeps, stats and lookup look-ups, and consumers that are closed after each test.
 import { afterEach, expect } from "vitest";
-import type { Message } from "../../src/protocol/frames";
+import type { MessageFrame } from "../../src/protocol/frames";
 import type { ChannelStats, TopicStats } from "../../src/stats";
 import { FRAME_MESSAGE, decodeMessage, frameText } from "../../src/protocol/frames";
 import { cmd, text, type TestClient } from "./v2client";
@@ -135,8 +135,8 @@ export const eventually = <T>(check: () => T | Promise<T>, timeoutMs = 3000, eve
 export const sleep = wait.sleep;
 
 /** Receives `n` messages (any other frame fails the test), FINishing each when `fin` is set. */
-export async function receive(c: TestClient, n: number, { fin = false, timeoutMs = 5000 } = {}): Promise<Message[]> {
-  const out: Message[] = [];
+export async function receive(c: TestClient, n: number, { fin = false, timeoutMs = 5000 } = {}): Promise<MessageFrame[]> {
+  const out: MessageFrame[] = [];
   while (out.length < n) {
     const m = await c.message(timeoutMs);
     out.push(m);
@@ -152,4 +152,4 @@ export async function expectSilence(c: TestClient, ms: number) {
   expect(what).toBeNull();
 }
 
-export const bodies = (ms: Message[]) => ms.map(text);
+export const bodies = (ms: MessageFrame[]) => ms.map(text);

@@ -1,6 +1,7 @@
 // Helpers for the suites that share one running service (client, bridge): its URL, fresh names,
 // a channel's /stats entry.
 import { inject } from "vitest";
+import type { ChannelStats, Stats } from "../../src/stats";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -15,9 +16,9 @@ export const serviceUrl = () => inject("serviceUrl");
 export const unique = (prefix = "t") => `${prefix}-${Math.random().toString(36).slice(2, 10)}`;
 
 /** The channel's entry in the service's /stats?format=json, or undefined. */
-export async function channelStats(base: string, topic: string, channel: string): Promise<any> {
+export async function channelStats(base: string, topic: string, channel: string): Promise<ChannelStats | undefined> {
   const res = await fetch(`${base}/stats?format=json&topic=${encodeURIComponent(topic)}&include_clients=true`);
-  const stats = (await res.json()) as any;
-  const t = stats.topics?.find((x: any) => x.topic_name === topic);
-  return t?.channels.find((c: any) => c.channel_name === channel);
+  const stats = (await res.json()) as Stats;
+  const t = stats.topics?.find((x) => x.topic_name === topic);
+  return t?.channels.find((c) => c.channel_name === channel);
 }

@@ -1,6 +1,6 @@
 // A minimal V2 client over any WebSocket (workerd's or the `ws` package's), for tests: it
 // writes commands with src/protocol/commands and reads frames with FrameReader.
-import { FrameReader, FRAME_ERROR, FRAME_MESSAGE, FRAME_RESPONSE, decodeMessage, frameText, type Frame, type Message } from "../../src/protocol/frames";
+import { FrameReader, FRAME_ERROR, FRAME_MESSAGE, FRAME_RESPONSE, decodeMessage, frameText, type Frame, type MessageFrame } from "../../src/protocol/frames";
 import * as cmd from "../../src/protocol/commands";
 
 export interface SocketLike {
@@ -94,14 +94,14 @@ export class TestClient {
     return frameText(f);
   }
 
-  async message(timeoutMs?: number): Promise<Message> {
+  async message(timeoutMs?: number): Promise<MessageFrame> {
     const f = await this.next(timeoutMs);
     if (f.type !== FRAME_MESSAGE) throw new Error(`expected a message, got type ${f.type}: ${frameText(f)}`);
     return decodeMessage(f.data);
   }
 
-  async messages(n: number, timeoutMs?: number): Promise<Message[]> {
-    const out: Message[] = [];
+  async messages(n: number, timeoutMs?: number): Promise<MessageFrame[]> {
+    const out: MessageFrame[] = [];
     while (out.length < n) out.push(await this.message(timeoutMs));
     return out;
   }
@@ -138,5 +138,5 @@ export class TestClient {
   }
 }
 
-export const text = (m: Message) => new TextDecoder().decode(m.body);
+export const text = (m: MessageFrame) => new TextDecoder().decode(m.body);
 export { cmd };

@@ -19,7 +19,7 @@ import {
   text,
   topicStats,
 } from "../helpers/semantics";
-import { FRAME_MESSAGE, decodeMessage, type Message } from "../../src/protocol/frames";
+import { FRAME_MESSAGE, decodeMessage, type MessageFrame } from "../../src/protocol/frames";
 
 closeClientsAfterEach();
 
@@ -148,7 +148,7 @@ describe("order and ids", () => {
     const p = await producer();
     const sent = Array.from({ length: 25 }, (_, i) => `msg-${String(i).padStart(2, "0")}-${"x".repeat(i)}`);
     await mpubV2(p, topic, sent);
-    const got: Message[] = [];
+    const got: MessageFrame[] = [];
     for (let i = 0; i < sent.length; i++) {
       const m = await c.message();
       got.push(m);
@@ -196,7 +196,7 @@ describe("order and ids", () => {
     await pubV2(p, topic, "e");
     await mpubHttp(topic, ["f", "g"]);
     await mpubV2(p, other, ["x", "y"]);
-    const got: Message[] = [];
+    const got: MessageFrame[] = [];
     for (let i = 0; i < 7; i++) {
       const m = await c.message();
       got.push(m);

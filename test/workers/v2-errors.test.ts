@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { cmd, text, type TestClient } from "../helpers/v2client";
 import { connect, post, statsJson, unique } from "../helpers/workers";
-import type { Message } from "../../src/protocol/frames";
+import type { MessageFrame } from "../../src/protocol/frames";
 
 const enc = new TextEncoder();
 const raw = (s: string) => enc.encode(s);
@@ -54,7 +54,7 @@ async function expectOpenAndQuiet(c: TestClient, ms = 150) {
 /** Subscribes a fresh consumer, takes exactly `n` messages (FIN each) and checks nothing else comes. */
 async function drain(topic: string, n: number): Promise<string[]> {
   const c = await consumer(topic, unique("drain"), Math.max(n, 1));
-  const got: Message[] = await c.messages(n);
+  const got: MessageFrame[] = await c.messages(n);
   for (const m of got) c.send(cmd.fin(m.id));
   expect(await c.maybeNext(200)).toBeNull();
   c.close();
