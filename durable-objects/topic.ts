@@ -1,8 +1,8 @@
 // TopicObject: one per topic. Accepts publishes, assigns message ids and fans a copy of every
 // message out to each channel. A publish resolves only once every message is durable: in every
 // channel's storage, or in this object's own (the backlog while paused or channel-less, the
-// outbox for a channel that could not take its copy). The parts: src/topic/ids.ts (allocation),
-// src/group-commit.ts (concurrent publishes share a fan-out), src/topic/store.ts (every table
+// outbox for a channel that could not take its copy). The parts are in src/topic/: ids.ts
+// (allocation), group-commit.ts (concurrent publishes share a fan-out), store.ts (every table
 // and statement); this class wires them to its RPC methods and its alarm.
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../src/config";
@@ -12,7 +12,7 @@ import { isEphemeral } from "../src/protocol/names";
 import { packSegments } from "../src/segment";
 import type { ChannelStats, TopicStats } from "../src/stats";
 import { channelStub, registryStub } from "../src/stubs";
-import { GroupCommit, type GroupBounds } from "../src/group-commit";
+import { GroupCommit, type GroupBounds } from "../src/topic/group-commit";
 import { IdAllocator } from "../src/topic/ids";
 import { SqlTopicStore, type TopicStore } from "../src/topic/store";
 

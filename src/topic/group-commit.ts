@@ -1,7 +1,5 @@
 // Group commit: callers that arrive while one flush is under way share the next one. Under load
-// that makes fewer, larger writes or RPCs, and items are flushed in the order they came. The
-// topic object's publishes share a fan-out (durable-objects/topic.ts); a V2 session's publishes
-// to one topic share a publish RPC (src/v2/publishing.ts).
+// that makes fewer, larger writes (or RPCs), and items are flushed in the order they came.
 //
 //   add(a) ─┐ flush([a])         ─> a settles
 //   add(b) ─┤ ┐ (waits)
