@@ -88,6 +88,20 @@ describe("the in-flight table", () => {
     expect(t.expire(Infinity).map((m) => m.id)).toEqual([19, 17, 15, 13, 11, 9, 7, 5, 3, 1]);
   });
 
+  it("skips taken messages at the top, through the heap's rebuild, and still touches what is left", () => {
+    const t = new InFlightTable<string>(100_000);
+    for (const id of shuffled(5000)) t.add(entry(id, "a", 1000 + id));
+    // FIN in delivery order, all but a few: far more taken than in flight (the heap is rebuilt).
+    for (let id = 0; id < 5000; id++) if (id % 1000 !== 999) t.take("a", id);
+    expect(t.size).toBe(5);
+    expect(t.nextDeadline()).toBe(1000 + 999);
+    expect((t.touch("a", 999, 99_999) as InFlight<string>).deadline).toBe(99_999);
+    expect(t.expire(10_000).map((m) => m.id)).toEqual([1999, 2999, 3999, 4999]);
+    expect(t.take("a", 0)).toBe(NOT_IN_FLIGHT);
+    expect(t.expire(100_000).map((m) => m.id)).toEqual([999]);
+    expect(t.nextDeadline()).toBe(Infinity);
+  });
+
   it("clears", () => {
     const t = new InFlightTable<string>(1e9);
     t.add(entry(1, "a", 1));

@@ -1,6 +1,9 @@
 // The messages in flight: by id, and in a min-heap of deadlines (nsqd's inFlightPqueue), so a
 // timer touches only what is due instead of scanning everything in flight. Each entry knows its
-// slot in the heap, so take and touch are O(log n) without lazy deletion or extra objects.
+// slot in the heap (TOUCH moves it in place). A FIN or REQ only drops the entry from the map:
+// taking it out of the heap at once cost ~460 ns per message (consume ran ~15% slower); a
+// taken entry leaves the heap when it reaches the top, or when taken ones outnumber the live
+// (the heap is rebuilt from the map), so the heap holds at most about twice what is in flight.
 import type { Place } from "./done-bits";
 
 export interface InFlight<O> extends Place {
@@ -21,6 +24,8 @@ export type NotTaken = typeof NOT_IN_FLIGHT | typeof NOT_OWNER;
 export class InFlightTable<O> {
   private byId = new Map<number, InFlight<O>>();
   private heap: InFlight<O>[] = [];
+  /** Entries in the heap that are no longer in flight. */
+  private taken = 0;
 
   /** `maxTimeout`: a TOUCH never moves a deadline past deliveredAt + maxTimeout (nsqd's max_msg_timeout). */
   constructor(private readonly maxTimeout: number) {}
@@ -42,7 +47,7 @@ export class InFlightTable<O> {
     if (!m) return NOT_IN_FLIGHT;
     if (m.owner !== owner) return NOT_OWNER;
     this.byId.delete(id);
-    this.remove(m);
+    this.drop();
     return m;
   }
 
@@ -60,10 +65,9 @@ export class InFlightTable<O> {
   /** Takes out every message whose deadline is <= now, earliest first. */
   expire(now: number): InFlight<O>[] {
     const out: InFlight<O>[] = [];
-    while (this.heap.length > 0 && this.heap[0].deadline <= now) {
-      const m = this.heap[0];
+    for (let m = this.top(); m !== null && m.deadline <= now; m = this.top()) {
       this.byId.delete(m.id);
-      this.remove(m);
+      this.popTop();
       out.push(m);
     }
     return out;
@@ -71,7 +75,7 @@ export class InFlightTable<O> {
 
   /** The earliest deadline (Infinity: nothing in flight). */
   nextDeadline(): number {
-    return this.heap.length > 0 ? this.heap[0].deadline : Infinity;
+    return this.top()?.deadline ?? Infinity;
   }
 
   /** Takes out everything `owner` holds, in the order it was delivered (a consumer is gone). */
@@ -80,7 +84,7 @@ export class InFlightTable<O> {
     for (const m of this.byId.values()) if (m.owner === owner) out.push(m);
     for (const m of out) {
       this.byId.delete(m.id);
-      this.remove(m);
+      this.drop();
     }
     return out;
   }
@@ -88,17 +92,40 @@ export class InFlightTable<O> {
   clear() {
     this.byId.clear();
     this.heap.length = 0;
+    this.taken = 0;
   }
 
-  private remove(m: InFlight<O>) {
-    const i = m.slot;
-    const last = this.heap.pop()!;
-    m.slot = -1;
-    if (last === m) return;
-    this.heap[i] = last;
-    last.slot = i;
-    this.down(i);
-    this.up(i);
+  private isIn(m: InFlight<O>): boolean {
+    return this.byId.get(m.id) === m;
+  }
+
+  /** The earliest entry still in flight, after dropping taken ones from the top. */
+  private top(): InFlight<O> | null {
+    while (this.heap.length > 0 && !this.isIn(this.heap[0])) {
+      this.popTop();
+      this.taken--;
+    }
+    return this.heap.length > 0 ? this.heap[0] : null;
+  }
+
+  /** One more taken entry left in the heap; rebuilt from the map once they outnumber the live. */
+  private drop() {
+    if (++this.taken <= 1024 || this.taken <= this.byId.size) return;
+    this.heap = [...this.byId.values()];
+    for (let i = 0; i < this.heap.length; i++) this.heap[i].slot = i;
+    for (let i = (this.heap.length >> 1) - 1; i >= 0; i--) this.down(i);
+    this.taken = 0;
+  }
+
+  private popTop() {
+    const h = this.heap;
+    const first = h[0];
+    const last = h.pop()!;
+    first.slot = -1;
+    if (first === last) return;
+    h[0] = last;
+    last.slot = 0;
+    this.down(0);
   }
 
   /** Deadline order; equal deadlines (one batch) in id order, so timeouts requeue segment by segment. */
