@@ -87,26 +87,28 @@ export class V2Session implements Client {
       commands = e.commands;
       overlong = true;
     }
+    // The read's answers are queued and leave together, in one WebSocket message, after it.
     for (const cmd of commands) {
       try {
         const response = exec(this, cmd);
-        if (response) this.respond(response);
+        if (response) this.responses.add(response, false);
       } catch (e) {
         // A bug, not the client's error: drop the client rather than leave it half-served.
         if (!(e instanceof ProtocolError)) {
           this.close();
           throw e;
         }
-        this.respond(errorFrame(e.message), e.fatal);
+        this.responses.add(errorFrame(e.message), e.fatal);
         if (e.fatal) break;
       }
     }
-    if (overlong) this.respond(null, true);
+    if (overlong) this.responses.add(null, true);
     if (this.linkOut.length) {
       this.sendLink(this.linkOut);
       this.linkOut.length = 0;
     }
     this.publisher.dispatch();
+    this.flush();
   }
 
   private respond(data: Uint8Array | null, close = false) {
