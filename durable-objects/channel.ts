@@ -88,18 +88,11 @@ export class ChannelObject extends DurableObject<Env> implements ChannelRpc {
     this.queue.init(topic, channel, generation);
   }
 
-  exists(): boolean {
-    return this.queue.topic !== null;
-  }
-
   /** Deletes every message and closes every consumer (nsqd's channel delete). */
   async destroy() {
     for (const ws of this.links.keys()) ws.close(1000, "channel deleted");
     this.links.clear();
     this.queue.forget();
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    this.timerAt = Infinity;
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
     this.queue.load();

@@ -13,8 +13,3 @@ export interface MessageBatch {
 /** The 16 hex characters that carry a message id on the wire. */
 export const hexId = (id: number) => id.toString(16).padStart(16, "0");
 
-export function batchBytes(batch: MessageBatch): number {
-  let n = 0;
-  for (const b of batch.bodies) n += b.length;
-  return n;
-}

@@ -102,6 +102,15 @@ export class ChannelQueue<C> {
   forget() {
     this.consumers.clear();
     this.alarmAt = Infinity;
+    this.bits.clear();
+    this.cancelFlush();
+    this.host.cancelTimeouts();
+  }
+
+  /** The pending write of done bits, if any, is off (they are written now, or dropped). */
+  private cancelFlush() {
+    if (this.flushScheduled) this.host.cancelFlushAcks();
+    this.flushScheduled = false;
   }
 
   // ---- messages in -----------------------------------------------------------------------
@@ -210,8 +219,7 @@ export class ChannelQueue<C> {
   }
 
   flushAcks() {
-    if (this.flushScheduled) this.host.cancelFlushAcks();
-    this.flushScheduled = false;
+    this.cancelFlush();
     this.bits.flush(this.store);
   }
 
@@ -370,8 +378,7 @@ export class ChannelQueue<C> {
     if (this.topic === null) return false;
     this.store.clear();
     this.bits.clear();
-    if (this.flushScheduled) this.host.cancelFlushAcks();
-    this.flushScheduled = false;
+    this.cancelFlush();
     this.stored = 0;
     this.inFlight.clear();
     for (const c of this.consumers) c.inFlight = 0;

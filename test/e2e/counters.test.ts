@@ -5,6 +5,7 @@ import { afterEach, expect, it } from "vitest";
 import type { Stats } from "../../src/stats";
 import { cmd } from "../helpers/v2client";
 import { Service } from "./service";
+import { eventually } from "../helpers/wait";
 
 let svc: Service | null = null;
 afterEach(async () => {
@@ -31,18 +32,6 @@ async function stats(s: Service) {
       },
     ]),
   );
-}
-
-/** Retries `check` until it passes or 10 s are over. */
-async function eventually<T>(check: () => Promise<T>): Promise<T> {
-  for (const deadline = Date.now() + 10_000; ; ) {
-    try {
-      return await check();
-    } catch (e) {
-      if (Date.now() > deadline) throw e;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
 }
 
 const body = (n: number) => Array.from({ length: n }, (_, i) => `message ${i}`).join("\n");

@@ -43,21 +43,18 @@ export class Service {
     for (const [k, v] of Object.entries(this.vars)) args.push("--var", `${k}=${v}`);
     const proc = spawn(process.execPath, args, { cwd: root, detached: true, stdio: ["ignore", "pipe", "pipe"] });
     this.proc = proc;
-    let log = "";
     this.output = "";
-    proc.stdout!.on("data", (d) => (this.output += d));
     proc.stderr!.on("data", (d) => (this.output += d));
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`service did not start:\n${log}`)), 60_000);
+      const timer = setTimeout(() => reject(new Error(`service did not start:\n${this.output}`)), 60_000);
       proc.stdout!.on("data", (d) => {
-        log += d;
-        if (log.includes("listening on")) {
+        this.output += d;
+        if (this.output.includes("listening on")) {
           clearTimeout(timer);
           resolve();
         }
       });
-      proc.stderr!.on("data", (d) => (log += d));
-      proc.on("exit", (code) => reject(new Error(`service exited (${code}):\n${log}`)));
+      proc.on("exit", (code) => reject(new Error(`service exited (${code}):\n${this.output}`)));
     });
     this.url = `http://127.0.0.1:${this.port}`;
   }
