@@ -7,7 +7,7 @@
 //   messages  deferred and requeued messages, one row each, ready once due <= now (DPUB, REQ,
 //             timeout, disconnect); due = 0 while in flight
 import type { MessageBatch } from "../message";
-import { blob } from "../sql";
+import { blob, readMeta, setMeta } from "../sql";
 import type { BitsWriter } from "./done-bits";
 import type { SegmentSource } from "./window";
 
@@ -99,8 +99,7 @@ export class SqlChannelStore implements ChannelStore {
     sql.exec(`CREATE TABLE IF NOT EXISTS acks (seg INTEGER PRIMARY KEY, done INTEGER NOT NULL, bits BLOB NOT NULL)`);
     // In flight is memory: what was in flight when the object stopped is ready again.
     sql.exec(`UPDATE messages SET due = ? WHERE due = 0`, now);
-    const meta = new Map<string, SqlStorageValue>();
-    for (const row of sql.exec<{ key: string; value: SqlStorageValue }>(`SELECT key, value FROM meta`)) meta.set(row.key, row.value);
+    const meta = readMeta(sql);
     const counter = (key: string) => (meta.get(key) as number | undefined) ?? 0;
     const count = (q: string) => sql.exec<{ n: number | null }>(q).one().n ?? 0;
     const segmented = count(`SELECT SUM(count) AS n FROM segments`) - count(`SELECT SUM(done) AS n FROM acks`);
@@ -126,7 +125,7 @@ export class SqlChannelStore implements ChannelStore {
   }
 
   setMeta(key: MetaKey, value: string | number) {
-    this.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)`, key, value);
+    setMeta(this.sql, key, value);
   }
 
   saveCounts(messageCount: number, requeueCount: number, timeoutCount: number, topicMessageCount: number, topicMessageBytes: number) {

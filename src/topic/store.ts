@@ -3,7 +3,7 @@
 // take them, one row per segment keyed by its first message id.
 import type { MessageCounts } from "../objects";
 import { segmentHeader } from "../segment";
-import { blob } from "../sql";
+import { blob, readMeta, setMeta } from "../sql";
 
 /** What a topic keeps across restarts, as loaded when its object starts. */
 export interface TopicState {
@@ -91,8 +91,7 @@ export class SqlTopicStore implements TopicStore {
   }
 
   load(): TopicState {
-    const meta = new Map<string, SqlStorageValue>();
-    for (const row of this.sql.exec<{ key: string; value: SqlStorageValue }>(`SELECT key, value FROM meta`)) meta.set(row.key, row.value);
+    const meta = readMeta(this.sql);
     const channels = new Map<string, number>();
     for (const row of this.sql.exec<{ name: string; generation: number }>(`SELECT name, generation FROM channels`)) {
       channels.set(row.name, row.generation);
@@ -110,7 +109,7 @@ export class SqlTopicStore implements TopicStore {
   }
 
   private setMeta(key: string, value: SqlStorageValue) {
-    this.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)`, key, value);
+    setMeta(this.sql, key, value);
   }
 
   setName(name: string) {
