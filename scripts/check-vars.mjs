@@ -1,18 +1,24 @@
 // The rules for wrangler.toml's [vars] live in src/config.ts, the Worker's own parser; this loads
 // them into Node (through esbuild: Node 20 cannot strip types), so that `npm start` and the
 // deploy build refuse a value the Worker would answer every request with a 500 for.
-import { transform } from "esbuild";
-import { readFile } from "node:fs/promises";
+import { build } from "esbuild";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
-/** src/config.ts as a module: validateVars, VAR_NAMES, ... */
+/** src/config.ts as a module (bundled with what it imports): validateVars, KNOWN_VARS, ... */
 export async function loadConfig() {
-  const source = await readFile(path.join(root, "src", "config.ts"), "utf8");
-  const { code } = await transform(source, { loader: "ts", format: "esm", target: "node20" });
-  return import(`data:text/javascript;base64,${Buffer.from(code).toString("base64")}`);
+  const { outputFiles } = await build({
+    entryPoints: [path.join(root, "src", "config.ts")],
+    bundle: true,
+    write: false,
+    format: "esm",
+    platform: "neutral",
+    target: "node20",
+    logLevel: "silent",
+  });
+  return import(`data:text/javascript;base64,${Buffer.from(outputFiles[0].contents).toString("base64")}`);
 }
 
 /**

@@ -10,6 +10,7 @@
 // one line on standard error: exit 2 for bad usage, 1 for a failure at run time.
 import { parseArgs } from "node:util";
 import { createServer } from "node:net";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build, root } from "./build.mjs";
@@ -206,11 +207,48 @@ function parseVarFlags(flags, names) {
   return vars;
 }
 
+/** KEY=VALUE lines of a .dev.vars file (values may be quoted); {} without one. */
+function readDevVars(file, names) {
+  let text;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    return {};
+  }
+  const vars = {};
+  for (const line of text.split(/\r?\n/)) {
+    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
+    if (!m || line.trimStart().startsWith("#")) continue;
+    let value = m[2];
+    if (/^(["']).*\1$/s.test(value)) value = value.slice(1, -1);
+    if (!names.includes(m[1])) throw new UsageError(`.dev.vars: unknown var ${m[1]}: known are ${names.join(", ")}`);
+    vars[m[1]] = value;
+  }
+  return vars;
+}
+
+/**
+ * Local serving is open unless auth is configured (as nsqd without --auth-http-address), so
+ * AUTH=off is added when nothing about auth was given; `--var AUTH=on` serves as a deploy of the
+ * repository does. Returns the line that says which it is.
+ */
+function localAuth(vars) {
+  const configured = ["AUTH_TOKENS", "AUTH_HTTP_ADDRESS"].filter((n) => (vars[n] ?? "").trim() !== "");
+  if (configured.length) return `auth: on (${configured.join(" and ")}); clients need a token (Authorization: Bearer, or AUTH)`;
+  if (vars.AUTH === undefined) {
+    vars.AUTH = "off";
+    return "auth: off (local development; configure AUTH_TOKENS or AUTH_HTTP_ADDRESS to turn it on, see README \"Access control\")";
+  }
+  if (String(vars.AUTH).trim().toLowerCase() === "off") return "auth: off (AUTH=off)";
+  return "auth: on but not configured: every path but /ping and /info answers 401, as a deploy without AUTH_TOKENS or AUTH_HTTP_ADDRESS does";
+}
+
 const FLAGS = Object.keys(OPTIONS).map((name) => `--${name}`).join(", ");
 
 const HELP = `usage: npm start -- [--port 4151] [--host 127.0.0.1] [--data DIR] [--var NAME=VALUE ...]
 
-Serves nsq-edge on workerd. --var overrides a [vars] limit of wrangler.toml, e.g. --var MSG_TIMEOUT=5s.
+Serves nsq-edge on workerd. --var overrides a [vars] limit of wrangler.toml, e.g. --var MSG_TIMEOUT=5s,
+or sets auth's (AUTH_TOKENS, AUTH_HTTP_ADDRESS; .dev.vars is read too). Without them it is open.
 One service per --data directory: a second one on the same directory refuses to start.`;
 
 async function main() {
@@ -241,11 +279,14 @@ async function main() {
   if (host === "") throw new UsageError("--host must not be empty (e.g. --host 127.0.0.1)");
   const data = args.data ?? (process.env.NSQ_EDGE_DATA || undefined) ?? path.join(root, ".nsq-edge", "data");
   if (data === "") throw new UsageError("--data must not be empty (e.g. --data .nsq-edge/data)");
-  const { VAR_NAMES } = await loadConfig();
-  const vars = parseVarFlags(args.var, VAR_NAMES);
+  const { KNOWN_VARS } = await loadConfig();
+  // .dev.vars first (wrangler's local secrets file, never committed), then --var over it.
+  const vars = { ...readDevVars(path.join(root, ".dev.vars"), KNOWN_VARS), ...parseVarFlags(args.var, KNOWN_VARS) };
+  const auth = localAuth(vars);
 
   const { mf, url, lock } = await start({ port, host, data, vars, inspectorPort });
   console.log(`nsq-edge listening on ${url.href.replace(/\/$/, "")} (HTTP API; V2 protocol over WebSocket at /ws; admin UI at /admin/)`);
+  console.log(auth);
   console.log(`state in ${path.relative(process.cwd(), path.resolve(data)) || "."}`);
 
   let stopping = false;

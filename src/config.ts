@@ -1,4 +1,6 @@
-// Limits and timeouts, from wrangler.toml [vars], with nsqd's names and defaults.
+// Limits and timeouts, from wrangler.toml [vars], with nsqd's names and defaults; and auth's
+// vars and secrets (src/auth/settings.ts).
+import { AUTH_VAR_NAMES, parseAuthSettings, type AuthSettings } from "./auth/settings";
 
 export interface Env {
   // Typed by the objects' RPC interfaces (src/objects.ts), not their classes: src/ does not import durable-objects/.
@@ -15,6 +17,12 @@ export interface Env {
   MAX_REQ_TIMEOUT?: string;
   HEARTBEAT_INTERVAL?: string;
   OUTPUT_BUFFER_TIMEOUT?: string;
+  HTTP_CLIENT_REQUEST_TIMEOUT?: string;
+  AUTH?: string;
+  /** A secret: JSON of SHA-256 digest → identity (src/auth/tokens.ts). */
+  AUTH_TOKENS?: string;
+  AUTH_HTTP_ADDRESS?: string;
+  AUTH_HTTP_REQUEST_METHOD?: string;
 }
 
 export interface Config {
@@ -32,6 +40,9 @@ export interface Config {
   maxOutputBufferTimeout: number;
   outputBufferSize: number;
   maxOutputBufferSize: number;
+  /** nsqd's --http-client-request-timeout: how long an auth server may take. */
+  httpClientRequestTimeout: number;
+  auth: AuthSettings;
 }
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -62,10 +73,13 @@ export const VARS = {
   MAX_REQ_TIMEOUT: { kind: "duration", fallback: "1h" },
   HEARTBEAT_INTERVAL: { kind: "duration", fallback: "30s" },
   OUTPUT_BUFFER_TIMEOUT: { kind: "duration", fallback: "250ms" },
+  HTTP_CLIENT_REQUEST_TIMEOUT: { kind: "duration", fallback: "5s" },
 } as const satisfies Record<string, { kind: Kind; fallback: string }>;
 
 export type VarName = keyof typeof VARS;
 export const VAR_NAMES = Object.keys(VARS) as VarName[];
+/** Every var the service reads: the limits, then auth's (AUTH_TOKENS is a secret, but may be a var locally). */
+export const KNOWN_VARS: string[] = [...VAR_NAMES, ...AUTH_VAR_NAMES];
 
 const show = (name: string, value: unknown) => `${name}=${JSON.stringify(String(value))}`;
 
@@ -94,7 +108,7 @@ function parseVar(name: VarName, value: unknown): number | string {
  * MAX_MSG_TIMEOUT turns TOUCH into a shortening of the timeout and makes IDENTIFY refuse the
  * server's own msg_timeout, and a message over MAX_STORABLE_MSG_SIZE can never be stored.
  */
-export function parseVars(env: Partial<Record<string, unknown>>): { values: Record<VarName, number>; problems: string[] } {
+export function parseVars(env: Partial<Record<string, unknown>>): { values: Record<VarName, number>; auth: AuthSettings; problems: string[] } {
   const values = {} as Record<VarName, number>;
   const problems: string[] = [];
   for (const name of VAR_NAMES) {
@@ -110,7 +124,11 @@ export function parseVars(env: Partial<Record<string, unknown>>): { values: Reco
     problems.push(`${given("MSG_TIMEOUT")} is more than ${given("MAX_MSG_TIMEOUT")} (expected MSG_TIMEOUT <= MAX_MSG_TIMEOUT)`);
   if (ok("MAX_MSG_SIZE") && values.MAX_MSG_SIZE > MAX_STORABLE_MSG_SIZE)
     problems.push(`${given("MAX_MSG_SIZE")} is more than ${MAX_STORABLE_MSG_SIZE} (a message is stored as one Durable Object SQLite value, at most 2 MB)`);
-  return { values, problems };
+  if (ok("HTTP_CLIENT_REQUEST_TIMEOUT") && values.HTTP_CLIENT_REQUEST_TIMEOUT <= 0)
+    problems.push(`${given("HTTP_CLIENT_REQUEST_TIMEOUT")} must be more than 0`);
+  const auth = parseAuthSettings(env);
+  problems.push(...auth.problems);
+  return { values, auth: auth.settings, problems };
 }
 
 /** The reasons why these vars (wrangler.toml [vars] with any overrides) are not valid; [] if they are. */
@@ -123,7 +141,7 @@ const cache = new WeakMap<object, Config>();
 export function config(env: Partial<Env>): Config {
   const hit = cache.get(env);
   if (hit) return hit;
-  const { values: v, problems } = parseVars(env);
+  const { values: v, auth, problems } = parseVars(env);
   if (problems.length) throw new Error(problems.join("; "));
   const c: Config = {
     maxMsgSize: v.MAX_MSG_SIZE,
@@ -139,6 +157,8 @@ export function config(env: Partial<Env>): Config {
     maxOutputBufferTimeout: 30_000,
     outputBufferSize: 16 * 1024,
     maxOutputBufferSize: 64 * 1024,
+    httpClientRequestTimeout: v.HTTP_CLIENT_REQUEST_TIMEOUT,
+    auth,
   };
   cache.set(env, c);
   return c;

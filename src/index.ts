@@ -9,6 +9,7 @@ import { lookupdRoutes } from "./http/lookupd";
 import { adminRoutes } from "./http/admin";
 import { V2Session } from "./v2/session";
 import { remoteAddress } from "./protocol/remote-address";
+import { guard, identityRoute, sessionAuth, type Access } from "./http/auth";
 
 export { TopicObject } from "../durable-objects/topic";
 export { ChannelObject } from "../durable-objects/channel";
@@ -24,9 +25,14 @@ app.use("*", (c, next) => (c.req.header("origin") ? corsAll(c, next) : next()));
 /** Methods registered per path: a known path with another method is 405, as in nsqd. */
 const allowed = new Map<string, string[]>();
 
-const route: RouteFn = (method, path, handler) => {
-  allowed.set(path, [...(allowed.get(path) ?? []), method]);
-  app.on(method, path, handler);
+/** Every route and what it needs (src/http/auth.ts): the access tests walk this list. */
+export const ROUTES: { method: string; path: string; access: Access }[] = [];
+
+const route: RouteFn = (method, path, access, handler) => {
+  // (The admin UI's pages are not nsqd's: another method there is its 404, not a 405.)
+  if (access !== "page") allowed.set(path, [...(allowed.get(path) ?? []), method]);
+  ROUTES.push({ method, path, access });
+  app.on(method, path, guard(access), handler);
 };
 
 const methodNotAllowed = (methods: string[]) =>
@@ -47,7 +53,7 @@ app.use("*", (c, next) => {
 });
 
 /** GET /ws: the V2 byte stream of nsqd's TCP port, carried by a WebSocket. */
-route("GET", "/ws", (c) => {
+route("GET", "/ws", "session", (c) => {
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
     return new Response("expected a WebSocket upgrade", { status: 426, headers: { Upgrade: "websocket" } });
   }
@@ -55,14 +61,15 @@ route("GET", "/ws", (c) => {
   const [client, server] = [pair[0], pair[1]];
   server.accept();
   // The client's address as nsqd shows its TCP peer; see src/protocol/remote-address.ts for what is trusted.
-  new V2Session(server, c.env, config(c.env), remoteAddress(c.req.raw));
+  new V2Session(server, c.env, config(c.env), remoteAddress(c.req.raw), sessionAuth(c));
   return new Response(null, { status: 101, webSocket: client });
 });
 
-nsqdRoutes(app, route);
+nsqdRoutes(route);
 lookupdRoutes(route);
+route("GET", "/identity", "read", identityRoute);
 // The admin UI (/admin): behind the same middleware as the API (see src/http/admin.ts).
-adminRoutes(app);
+adminRoutes(route);
 
 for (const [path, methods] of allowed) {
   const allow = [...methods, "OPTIONS"].sort().join(", ");

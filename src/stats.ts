@@ -35,6 +35,10 @@ export interface ClientStats {
   tls_version: string;
   tls_negotiated_protocol: string;
   tls_negotiated_protocol_is_mutual: boolean;
+  /** Present only when auth gave the client authorizations (nsqd's omitempty). */
+  authed?: boolean;
+  auth_identity?: string;
+  auth_identity_url?: string;
 }
 
 export interface ChannelStats {

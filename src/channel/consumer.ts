@@ -49,5 +49,9 @@ export function clientStats(c: Consumer<unknown>): ClientStats {
     tls_version: "",
     tls_negotiated_protocol: "",
     tls_negotiated_protocol_is_mutual: false,
+    // nsqd leaves these out when empty (omitempty).
+    ...(c.info.authed ? { authed: true } : {}),
+    ...(c.info.auth_identity ? { auth_identity: c.info.auth_identity } : {}),
+    ...(c.info.auth_identity_url ? { auth_identity_url: c.info.auth_identity_url } : {}),
   };
 }

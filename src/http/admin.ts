@@ -8,8 +8,9 @@
 //   GET /admin                         → /admin/
 //   GET /admin/, /admin/topics/..., /admin/nodes, /admin/lookup   the page (the UI routes itself)
 //   GET /admin/app.js, /admin/app.css  its files
-import type { Context, Hono } from "hono";
+import type { Context } from "hono";
 import type { Env } from "../config";
+import type { RouteFn } from "./nsqd";
 import { nsqError } from "./respond";
 
 type C = Context<{ Bindings: Env }>;
@@ -17,13 +18,13 @@ type C = Context<{ Bindings: Env }>;
 /** The page itself, whatever the /admin path the UI routes (revalidation headers kept). */
 const page = (c: C) => c.env.ASSETS.fetch(new Request(new URL("/admin/", c.req.url), c.req.raw));
 
-export function adminRoutes(app: Hono<{ Bindings: Env }>) {
-  app.get("/admin", (c) => c.redirect("/admin/", 301));
-  app.get("/admin/", page);
-  app.get("/admin/topics/*", page);
-  app.get("/admin/nodes", page);
-  app.get("/admin/lookup", page);
-  app.get("/admin/*", async (c) => {
+export function adminRoutes(route: RouteFn) {
+  route("GET", "/admin", "page", (c) => c.redirect("/admin/", 301));
+  route("GET", "/admin/", "page", page);
+  route("GET", "/admin/topics/*", "page", page);
+  route("GET", "/admin/nodes", "page", page);
+  route("GET", "/admin/lookup", "page", page);
+  route("GET", "/admin/*", "page", async (c) => {
     const res = await c.env.ASSETS.fetch(c.req.raw);
     return res.status === 404 ? nsqError(404, "NOT_FOUND") : res;
   });

@@ -17,20 +17,25 @@ import { VERSION, type Env } from "../config";
 import { registryStub } from "../stubs";
 import { HttpError, nsqEmpty, nsqJson, query } from "./respond";
 import { requestPort, type RouteFn } from "./nsqd";
+import { visibleTo } from "./auth";
 import type { Lookup, Nodes, PeerInfo } from "../lookupd-answers";
 
 type C = Context<{ Bindings: Env }>;
 
 export function lookupdRoutes(route: RouteFn) {
-  route("GET", "/lookup", lookup);
-  route("GET", "/topics", async (c) => nsqJson({ topics: await registryStub(c.env).topics() }));
-  route("GET", "/channels", async (c) => {
+  route("GET", "/lookup", "read", lookup);
+  route("GET", "/topics", "read", async (c) => {
+    const see = visibleTo(c);
+    return nsqJson({ topics: (await registryStub(c.env).topics()).filter((t) => see(t)) });
+  });
+  route("GET", "/channels", "read", async (c) => {
     const topic = query(c).get("topic");
     if (topic === undefined) throw new HttpError(400, "MISSING_ARG_TOPIC");
-    return nsqJson({ channels: await registryStub(c.env).channels(topic) });
+    const see = visibleTo(c);
+    return nsqJson({ channels: see(topic) ? (await registryStub(c.env).channels(topic)).filter((ch) => see(topic, ch)) : [] });
   });
-  route("GET", "/nodes", nodes);
-  route("POST", "/topic/tombstone", (c) => {
+  route("GET", "/nodes", "read", nodes);
+  route("POST", "/topic/tombstone", "admin", (c) => {
     const q = query(c);
     if (q.get("topic") === undefined) throw new HttpError(400, "MISSING_ARG_TOPIC");
     if (q.get("node") === undefined) throw new HttpError(400, "MISSING_ARG_NODE");
@@ -58,11 +63,15 @@ async function lookup(c: C) {
   const topic = query(c).get("topic");
   if (topic === undefined) throw new HttpError(400, "MISSING_ARG_TOPIC");
   const registry = registryStub(c.env);
-  if (!(await registry.hasTopic(topic))) throw new HttpError(404, "TOPIC_NOT_FOUND");
-  return nsqJson({ channels: await registry.channels(topic), producers: [thisNode(c)] } satisfies Lookup);
+  const see = visibleTo(c);
+  // A topic the identity may not see is one that does not exist.
+  if (!see(topic) || !(await registry.hasTopic(topic))) throw new HttpError(404, "TOPIC_NOT_FOUND");
+  const channels = (await registry.channels(topic)).filter((ch) => see(topic, ch));
+  return nsqJson({ channels, producers: [thisNode(c)] } satisfies Lookup);
 }
 
 async function nodes(c: C) {
-  const topics = await registryStub(c.env).topics();
+  const see = visibleTo(c);
+  const topics = (await registryStub(c.env).topics()).filter((t) => see(t));
   return nsqJson({ producers: [{ ...thisNode(c), tombstones: topics.map(() => false), topics }] } satisfies Nodes);
 }

@@ -4,7 +4,8 @@
 //   POST /pub?topic=&defer=        POST /mpub?topic=&binary=
 //   POST /topic/create|delete|empty|pause|unpause?topic=
 //   POST /channel/create|delete|empty|pause|unpause?topic=&channel=
-import type { Context, Hono } from "hono";
+import type { Context } from "hono";
+import { visibleTo, type Access } from "./auth";
 import { config, VERSION, type Env } from "../config";
 import { concatAll } from "../protocol/commands";
 import { decodeMpubBody } from "../protocol/mpub";
@@ -20,26 +21,25 @@ type C = Context<{ Bindings: Env }>;
 /** When this Worker isolate started: nsqd's start_time. */
 const START_TIME = Math.floor(Date.now() / 1000);
 
-export function nsqdRoutes(app: Hono<{ Bindings: Env }>, route: RouteFn) {
-  route("GET", "/ping", () => new Response("OK", { headers: { "Content-Type": "text/plain; charset=utf-8" } }));
-  route("GET", "/info", info);
-  route("POST", "/pub", pub);
-  route("POST", "/mpub", mpub);
-  route("GET", "/stats", stats);
-  route("POST", "/topic/create", topicCreate);
-  route("POST", "/topic/delete", topicAdmin("delete"));
-  route("POST", "/topic/empty", topicAdmin("empty"));
-  route("POST", "/topic/pause", topicAdmin("pause"));
-  route("POST", "/topic/unpause", topicAdmin("unpause"));
-  route("POST", "/channel/create", channelAdmin("create"));
-  route("POST", "/channel/delete", channelAdmin("delete"));
-  route("POST", "/channel/empty", channelAdmin("empty"));
-  route("POST", "/channel/pause", channelAdmin("pause"));
-  route("POST", "/channel/unpause", channelAdmin("unpause"));
-  return app;
+export function nsqdRoutes(route: RouteFn) {
+  route("GET", "/ping", "open", () => new Response("OK", { headers: { "Content-Type": "text/plain; charset=utf-8" } }));
+  route("GET", "/info", "open", info);
+  route("POST", "/pub", "publish", pub);
+  route("POST", "/mpub", "publish", mpub);
+  route("GET", "/stats", "read", stats);
+  route("POST", "/topic/create", "admin", topicCreate);
+  route("POST", "/topic/delete", "admin", topicAdmin("delete"));
+  route("POST", "/topic/empty", "admin", topicAdmin("empty"));
+  route("POST", "/topic/pause", "admin", topicAdmin("pause"));
+  route("POST", "/topic/unpause", "admin", topicAdmin("unpause"));
+  route("POST", "/channel/create", "admin", channelAdmin("create"));
+  route("POST", "/channel/delete", "admin", channelAdmin("delete"));
+  route("POST", "/channel/empty", "admin", channelAdmin("empty"));
+  route("POST", "/channel/pause", "admin", channelAdmin("pause"));
+  route("POST", "/channel/unpause", "admin", channelAdmin("unpause"));
 }
 
-export type RouteFn = (method: string, path: string, handler: (c: C) => Response | Promise<Response>) => void;
+export type RouteFn = (method: string, path: string, access: Access, handler: (c: C) => Response | Promise<Response>) => void;
 
 /** The port a request came to (nsqd's http_port and, with /ws on it, its tcp_port too). */
 export function requestPort(url: URL): number {
@@ -249,11 +249,12 @@ async function stats(c: C) {
   const includeClients = boolParam(q.get("include_clients"), true);
   const includeMem = boolParam(q.get("include_mem"), true);
   // (RPC results are typed as the value & Disposable: hold them as plain values.)
-  let names: string[] = await registryStub(c.env).topics();
+  const see = visibleTo(c);
+  let names: string[] = (await registryStub(c.env).topics()).filter((t) => see(t));
   if (topicFilter !== undefined) names = names.filter((t) => t === topicFilter);
   const all = await Promise.all(names.map((t) => topicStub(c.env, t).stats(channelFilter, includeClients)));
   let found: TopicStats[] = [];
-  for (const t of all) if (t !== null) found.push(t);
+  for (const t of all) if (t !== null) found.push({ ...t, channels: t.channels.filter((ch) => see(t.topic_name, ch.channel_name)) });
   // nsqd answers an unknown topic filter with empty stats (topics null); a channel filter
   // leaves out the topics without that channel.
   const topics = topicFilter !== undefined && found.length === 0 ? null

@@ -4,6 +4,7 @@ import { clientInfoOf, decodeLink, encodeLink, linkRequest, type ClientInfo, typ
 const INFO: ClientInfo = {
   client_id: "c", hostname: "h", remote_address: "127.0.0.1:5000", user_agent: "ua",
   msg_timeout: 60_000, sample_rate: 0, connect_ts: 1, deflate: false, snappy: false, tls: false,
+  authed: true, auth_identity: "billing", auth_identity_url: "",
 };
 
 describe("the link's client header", () => {

@@ -24,6 +24,10 @@ export interface ClientInfo {
   deflate: boolean;
   snappy: boolean;
   tls: boolean;
+  /** nsqd's auth fields: whether the client has authorizations, and its identity. */
+  authed: boolean;
+  auth_identity: string;
+  auth_identity_url: string;
 }
 
 const CLIENT_HEADER = "x-nsq-client";
@@ -45,6 +49,9 @@ const CLIENT_FIELDS: Record<keyof ClientInfo, "string" | "number" | "boolean"> =
   deflate: "boolean",
   snappy: "boolean",
   tls: "boolean",
+  authed: "boolean",
+  auth_identity: "string",
+  auth_identity_url: "string",
 };
 
 /**

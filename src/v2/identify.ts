@@ -103,7 +103,7 @@ export interface Identified {
 const invalid = (what: string, value: number) => fatal("E_BAD_BODY", `IDENTIFY ${what} (${value}) is invalid`);
 
 /** nsqd's SetHeartbeatInterval, SetOutputBuffer, SetSampleRate, SetMsgTimeout, in its order. */
-export function negotiate(current: Settings, cfg: Config, data: IdentifyData): Identified | ProtocolError {
+export function negotiate(current: Settings, cfg: Config, data: IdentifyData, authRequired = false): Identified | ProtocolError {
   const heartbeat = data.heartbeat_interval ?? 0;
   let heartbeatInterval = current.heartbeatInterval;
   if (heartbeat === -1) heartbeatInterval = 0;
@@ -157,7 +157,7 @@ export function negotiate(current: Settings, cfg: Config, data: IdentifyData): I
     max_deflate_level: 6,
     snappy: false,
     sample_rate: settings.sampleRate,
-    auth_required: false,
+    auth_required: authRequired,
     output_buffer_size: settings.outputBufferSize,
     output_buffer_timeout: settings.outputBufferTimeout,
     topology_region: "",

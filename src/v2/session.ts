@@ -3,13 +3,16 @@
 // (./verbs.ts, nsqd's protocol_v2.go), and carries out what the verbs ask: publishes to the
 // topics (./publishing.ts), channel commands over a WebSocket link to the channel's object,
 // heartbeats (./heartbeats.ts), and every response in command order (./responses.ts).
+import type { AuthState } from "../auth/authorizations";
 import type { Config, Env } from "../config";
-import { ProtocolError } from "../protocol/errors";
+import { authenticatorOf } from "../auth/worker";
+import { fatal, ProtocolError } from "../protocol/errors";
 import { errorFrame, responseFrame, sendChunked } from "../protocol/frames";
 import { encodeLink, linkRequest, type LinkCommand } from "../protocol/link";
 import { BadMagicError, type Command, ParseError, V2Parser } from "../protocol/parser";
 import { hostOf } from "../protocol/remote-address";
 import { channelStub, topicStub } from "../stubs";
+import { AuthExpired, authAnswer, type ConnectionAuth } from "./auth";
 import { Heartbeats, type IntervalTimer } from "./heartbeats";
 import { initialSettings, type Settings } from "./identify";
 import { Publisher, type Pending } from "./publishing";
@@ -24,6 +27,8 @@ const TIMER: IntervalTimer = {
   clearInterval: (handle) => clearInterval(handle as number),
 };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Held in place of the commands after an overlong line: nsqd drops the connection there. */
+const OVERLONG = null;
 
 export class V2Session implements Client {
   state: State = "init";
@@ -40,13 +45,23 @@ export class V2Session implements Client {
   private linkBacklog: LinkCommand[] | null = null;
   /** The channel commands of the read under way: they leave together, in one link message. */
   private readonly linkOut: LinkCommand[] = [];
+  readonly auth: ConnectionAuth;
+  /** The secret of the connection's AUTH (or its upgrade's Bearer): an expired answer is asked again with it. */
+  private secret = "";
+  /** An auth server is being asked: the commands read meanwhile wait here, in order, as nsqd reads none. */
+  private held: (Command | typeof OVERLONG)[] | null = null;
+  /** Nothing more is read: a bad magic, or an overlong line. */
+  private readEnded = false;
 
   constructor(
     private readonly ws: WebSocket,
     private readonly env: Env,
     readonly cfg: Config,
     private readonly remoteAddress: string,
+    upgradeAuth: { state: AuthState; secret: string } | null = null,
   ) {
+    this.auth = { enabled: cfg.auth.mode !== "off", state: upgradeAuth?.state ?? null, fromUpgrade: upgradeAuth !== null };
+    this.secret = upgradeAuth?.secret ?? "";
     this.parser = new V2Parser(cfg);
     this.settings = initialSettings(cfg, hostOf(remoteAddress));
     this.publisher = new Publisher<Slot>({
@@ -72,7 +87,7 @@ export class V2Session implements Client {
 
   private onData(data: ArrayBuffer | string) {
     // After a fatal error, like nsqd, read nothing more from this client.
-    if (this.closed || this.responses.stopping) return;
+    if (this.closed || this.responses.stopping || this.readEnded) return;
     this.heartbeats.heard();
     const bytes = typeof data === "string" ? encoder.encode(data) : new Uint8Array(data);
     let commands: Command[];
@@ -86,13 +101,34 @@ export class V2Session implements Client {
       if (!(e instanceof ParseError)) return this.close();
       commands = e.commands;
       overlong = true;
+      this.readEnded = true;
     }
-    // The read's answers are queued and leave together, in one WebSocket message, after it.
-    for (const cmd of commands) {
+    this.run(overlong ? [...commands, OVERLONG] : commands);
+    this.sendQueued();
+  }
+
+  /** Runs commands in order; the read's answers are queued and leave together, in one WebSocket message. */
+  private run(commands: (Command | typeof OVERLONG)[]) {
+    for (let i = 0; i < commands.length; i++) {
+      const cmd = commands[i]!;
+      if (this.held) {
+        this.held.push(cmd);
+        continue;
+      }
+      if (cmd === OVERLONG) {
+        this.responses.add(null, true);
+        break;
+      }
       try {
         const response = exec(this, cmd);
         if (response) this.responses.add(response, false);
       } catch (e) {
+        if (e instanceof AuthExpired) {
+          // nsqd's IsAuthorized asks again before it checks: this command runs once that is answered.
+          this.held = [cmd];
+          this.reauthenticate();
+          continue;
+        }
         // A bug, not the client's error: drop the client rather than leave it half-served.
         if (!(e instanceof ProtocolError)) {
           this.close();
@@ -102,7 +138,19 @@ export class V2Session implements Client {
         if (e.fatal) break;
       }
     }
-    if (overlong) this.responses.add(null, true);
+  }
+
+  /** The commands held while an auth server was asked, run now that it has answered. */
+  private resume() {
+    const held = this.held ?? [];
+    this.held = null;
+    if (this.closed || this.responses.stopping) return;
+    this.run(held);
+    this.sendQueued();
+  }
+
+  /** What the commands run asked for: the channel's commands, the publishes, the answers. */
+  private sendQueued() {
     if (this.linkOut.length) {
       this.sendLink(this.linkOut);
       this.linkOut.length = 0;
@@ -157,6 +205,46 @@ export class V2Session implements Client {
 
   // ---- what the verbs ask (Client) -------------------------------------------------------
 
+  now() {
+    return Date.now();
+  }
+
+  authenticate(secret: string) {
+    const slot = this.responses.reserve();
+    this.held = [];
+    this.ask(secret).then((state) => {
+      const answer = authAnswer(state);
+      if (answer instanceof ProtocolError) this.responses.fill(slot, errorFrame(answer.message), true);
+      else {
+        this.secret = secret;
+        this.responses.fill(slot, answer);
+      }
+      this.flush();
+      this.resume();
+    });
+  }
+
+  private reauthenticate() {
+    this.ask(this.secret).then((state) => {
+      if (state === null) this.responses.add(errorFrame(fatal("E_AUTH_FAILED", "AUTH failed").message), true);
+      this.flush();
+      this.resume();
+    });
+  }
+
+  /** The answer for a secret (kept as the connection's), or null when the ask failed (logged, never the secret). */
+  private async ask(secret: string): Promise<AuthState | null> {
+    const ip = hostOf(this.remoteAddress);
+    try {
+      const r = await authenticatorOf(this.env).authenticate(secret, ip);
+      if ("state" in r) return (this.auth.state = r.state);
+      console.warn(`PROTOCOL(V2): [${this.remoteAddress}] AUTH failed ${r.error}`);
+    } catch (e) {
+      console.error(`PROTOCOL(V2): [${this.remoteAddress}] AUTH failed: ${errorText(e)}`);
+    }
+    return null;
+  }
+
   identified(settings: Settings) {
     this.settings = settings;
     this.heartbeats.start(settings.heartbeatInterval);
@@ -196,7 +284,7 @@ export class V2Session implements Client {
   // ---- the link to the channel -----------------------------------------------------------
 
   private async openLink(topic: string, channel: string) {
-    const info = clientInfo(this.settings, this.remoteAddress, Date.now());
+    const info = clientInfo(this.settings, this.remoteAddress, Date.now(), this.auth.state);
     const link = await joinWithRetry(async () => {
       await topicStub(this.env, topic).createChannel(topic, channel);
       return (await channelStub(this.env, topic, channel).fetch(linkRequest(info))).webSocket;

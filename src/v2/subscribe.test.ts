@@ -52,6 +52,9 @@ describe("clientInfo", () => {
       deflate: false,
       snappy: false,
       tls: false,
+      authed: false,
+      auth_identity: "",
+      auth_identity_url: "",
     });
   });
 });

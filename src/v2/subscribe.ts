@@ -1,11 +1,12 @@
 // What SUB needs besides the channel's object: the ClientInfo the channel keeps for /stats and
 // deadlines, and nsqd's retry when the channel goes away under the join. Pure: the join, the
 // wait and the clock come in.
+import type { AuthState } from "../auth/authorizations";
 import type { ClientInfo } from "../protocol/link";
 import type { Settings } from "./identify";
 
 /** The client as the channel sees it (nsqd's ClientV2Stats fields). */
-export function clientInfo(s: Settings, remoteAddress: string, nowMs: number): ClientInfo {
+export function clientInfo(s: Settings, remoteAddress: string, nowMs: number, auth: AuthState | null = null): ClientInfo {
   return {
     client_id: s.clientId,
     hostname: s.hostname,
@@ -17,6 +18,9 @@ export function clientInfo(s: Settings, remoteAddress: string, nowMs: number): C
     deflate: false,
     snappy: false,
     tls: false,
+    authed: auth !== null && auth.authorizations.length > 0,
+    auth_identity: auth?.identity ?? "",
+    auth_identity_url: auth?.identityUrl ?? "",
   };
 }
 

@@ -3,6 +3,8 @@ import { config } from "../config";
 import { ProtocolError } from "../protocol/errors";
 import type { LinkCommand } from "../protocol/link";
 import type { Command } from "../protocol/parser";
+import { parseAnswer, type AuthState } from "../auth/authorizations";
+import { AuthExpired, type ConnectionAuth } from "./auth";
 import { initialSettings, type Settings } from "./identify";
 import { exec, type Client, type State } from "./verbs";
 
@@ -15,7 +17,15 @@ class FakeClient implements Client {
   state: State = "init";
   settings: Settings = initialSettings(cfg, "h");
   readonly cfg = cfg;
+  auth: ConnectionAuth = { enabled: false, state: null, fromUpgrade: false };
+  clock = 0;
   asked: unknown[] = [];
+  now() {
+    return this.clock;
+  }
+  authenticate(secret: string) {
+    this.asked.push(`authenticate ${secret}`);
+  }
   identified(settings: Settings) {
     this.settings = settings;
     this.asked.push("identified");
@@ -169,5 +179,70 @@ describe("arguments, in nsqd's order", () => {
     expect(error(c, cmd("AUTH x", "secret"))).toBe("fatal: E_INVALID AUTH invalid number of parameters");
     expect(error(c, cmd("BOGUS"))).toBe("fatal: E_INVALID invalid command BOGUS");
     expect(error(c, cmd("constructor"))).toBe("fatal: E_INVALID invalid command constructor");
+  });
+
+  describe("with auth on (nsqd's AUTH and CheckAuth)", () => {
+    const answer = (ttl: number, authorizations: unknown[]) => {
+      const st = parseAnswer({ ttl, identity: "billing", authorizations }, 0);
+      if (typeof st === "string") throw new Error(st);
+      return st;
+    };
+    const billing = () =>
+      answer(60, [
+        { topic: "^orders$", channels: ["^billing$"], permissions: ["subscribe"] },
+        { topic: "^orders$", channels: [".*"], permissions: ["publish"] },
+      ]);
+    const authOn = (state: AuthState | null = null) => {
+      const c = new FakeClient();
+      c.auth = { enabled: true, state, fromUpgrade: false };
+      return c;
+    };
+
+    it("IDENTIFY says auth_required, unless the upgrade's Bearer already counts as AUTH", () => {
+      const c = authOn();
+      const r = exec(c, cmd("IDENTIFY", JSON.stringify({ feature_negotiation: true })));
+      expect(JSON.parse(text(r)!).auth_required).toBe(true);
+      const pre = authOn(billing());
+      pre.auth = { ...pre.auth, fromUpgrade: true };
+      expect(JSON.parse(text(exec(pre, cmd("IDENTIFY", JSON.stringify({ feature_negotiation: true }))))!).auth_required).toBe(false);
+    });
+
+    it("commands that need a permission before AUTH: E_AUTH_FIRST", () => {
+      const c = authOn();
+      expect(error(c, cmd("SUB orders billing"))).toBe("fatal: E_AUTH_FIRST AUTH required before SUB");
+      expect(error(c, cmd("PUB orders", "x"))).toBe("fatal: E_AUTH_FIRST AUTH required before PUB");
+      expect(error(c, cmd("DPUB orders 10", "x"))).toBe("fatal: E_AUTH_FIRST AUTH required before DPUB");
+      // MPUB checks before it reads the body, so its line alone is answered.
+      expect(error(c, cmd("MPUB orders", undefined, true))).toBe("fatal: E_AUTH_FIRST AUTH required before MPUB");
+      // PUB reads its body first: a bad size is the first error, as in nsqd.
+      expect(error(c, { name: "PUB", params: ["orders"], bodyLen: 0 })).toBe("fatal: E_BAD_MESSAGE PUB invalid message body size 0");
+      expect(exec(c, cmd("NOP"))).toBeNull();
+    });
+
+    it("AUTH asks with the body; a second AUTH is refused", () => {
+      const c = authOn();
+      expect(exec(c, cmd("AUTH", "s3cret"))).toBeNull();
+      expect(c.asked).toEqual(["authenticate s3cret"]);
+      const done = authOn(billing());
+      expect(error(done, cmd("AUTH", "s3cret"))).toBe("fatal: E_INVALID AUTH already set");
+    });
+
+    it("a refused topic or channel: E_UNAUTHORIZED, with nsqd's text", () => {
+      const c = authOn(billing());
+      expect(error(c, cmd("SUB orders shipping"))).toBe('fatal: E_UNAUTHORIZED AUTH failed for SUB on "orders" "shipping"');
+      expect(error(c, cmd("PUB invoices", "x"))).toBe('fatal: E_UNAUTHORIZED AUTH failed for PUB on "invoices" ""');
+      expect(error(c, cmd("MPUB invoices", undefined, true))).toBe('fatal: E_UNAUTHORIZED AUTH failed for MPUB on "invoices" ""');
+      exec(c, cmd("PUB orders", "x"));
+      exec(c, cmd("SUB orders billing"));
+      expect(c.asked).toEqual(["PUB orders 0 1", "subscribe orders billing"]);
+    });
+
+    it("an expired answer is asked again before the command runs (not on a line alone)", () => {
+      const c = authOn(billing());
+      c.clock = 60_001;
+      expect(() => exec(c, cmd("PUB orders", "x"))).toThrow(AuthExpired);
+      expect(exec(c, cmd("MPUB orders", undefined, true))).toBeNull();
+      expect(c.asked).toEqual([]);
+    });
   });
 });

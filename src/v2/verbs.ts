@@ -20,6 +20,7 @@ import type { LinkCommand } from "../protocol/link";
 import { decodeMpubBody } from "../protocol/mpub";
 import { isValidName } from "../protocol/names";
 import type { Command } from "../protocol/parser";
+import { checkAuth, checkAuthCommand, type ConnectionAuth } from "./auth";
 import { negotiate, parseIdentify, type Settings } from "./identify";
 
 export type State = "init" | "subscribed" | "closing";
@@ -29,6 +30,11 @@ export interface Client {
   state: State;
   readonly settings: Settings;
   readonly cfg: Config;
+  /** The connection's auth (./auth.ts). */
+  readonly auth: ConnectionAuth;
+  now(): number;
+  /** AUTH: ask who the secret is; answered in its slot, and the commands after it wait for that. */
+  authenticate(secret: string): void;
   /** IDENTIFY succeeded: these are the client's settings from now on. */
   identified(settings: Settings): void;
   /** SUB: join the channel; answered OK, or E_SUB_FAILED and a close, in its slot. */
@@ -111,7 +117,7 @@ const identify: Verb = (c, cmd) => {
   checkBody(cmd, "E_BAD_BODY", "body", c.cfg.maxBodySize, "body too big");
   const data = parseIdentify(cmd.body!);
   if (data instanceof ProtocolError) throw data;
-  const done = negotiate(c.settings, c.cfg, data);
+  const done = negotiate(c.settings, c.cfg, data, c.auth.enabled && !c.auth.fromUpgrade);
   if (done instanceof ProtocolError) throw done;
   c.identified(done.settings);
   return done.response;
@@ -125,7 +131,9 @@ function authLine(c: Client, cmd: Command) {
 const auth: Verb = (c, cmd) => {
   authLine(c, cmd);
   checkBody(cmd, "E_BAD_BODY", "body", c.cfg.maxBodySize, "body too big");
-  throw fatal("E_AUTH_DISABLED", "AUTH disabled");
+  checkAuthCommand(c.auth);
+  c.authenticate(new TextDecoder().decode(cmd.body!));
+  return null;
 };
 
 const sub: Verb = (c, cmd) => {
@@ -135,6 +143,7 @@ const sub: Verb = (c, cmd) => {
   const [topic, channel] = cmd.params;
   if (!isValidName(topic)) throw fatal("E_BAD_TOPIC", `SUB topic name ${goQuote(topic)} is not valid`);
   if (!isValidName(channel)) throw fatal("E_BAD_CHANNEL", `SUB channel name ${goQuote(channel)} is not valid`);
+  checkAuth(c.auth, c.now(), "SUB", topic, channel);
   c.state = "subscribed";
   c.subscribe(topic, channel);
   return null;
@@ -194,7 +203,10 @@ const cls: Verb = (c) => {
 
 // ---- any state: PUB, MPUB, DPUB ------------------------------------------------------------
 
-/** The line of a PUB, MPUB or DPUB, checked as nsqd does before it reads the body; returns the delay. */
+/**
+ * The line of a PUB, MPUB or DPUB, checked as nsqd does before it reads the body (MPUB's auth
+ * included; PUB and DPUB check auth after the body); returns the delay.
+ */
 function publishLine(c: Client, cmd: Command): number {
   const verb = cmd.name;
   const minParams = verb === "DPUB" ? 2 : 1;
@@ -205,6 +217,7 @@ function publishLine(c: Client, cmd: Command): number {
     const prefix = verb === "MPUB" ? "E_BAD_TOPIC " : "";
     throw fatal("E_BAD_TOPIC", `${prefix}${verb} topic name ${goQuote(topic)} is not valid`);
   }
+  if (verb === "MPUB") checkAuth(c.auth, c.now(), verb, topic, "", cmd.head);
   if (verb !== "DPUB") return 0;
   const ms = base10(cmd.params[1]);
   if (ms === null) throw fatal("E_INVALID", `DPUB could not parse timeout ${cmd.params[1]}`);
@@ -221,6 +234,7 @@ const publish: Verb = (c, cmd) => {
     c.publish("MPUB", cmd.params[0], deferMs, decodeMpubBody(cmd.body!, cfg.maxMsgSize, cfg.maxBodySize));
   } else {
     checkBody(cmd, "E_BAD_MESSAGE", "message body", cfg.maxMsgSize, "message too big");
+    checkAuth(c.auth, c.now(), cmd.name, cmd.params[0], "");
     c.publish(cmd.name, cmd.params[0], deferMs, cmd.body!);
   }
   return null;

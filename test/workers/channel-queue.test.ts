@@ -15,6 +15,7 @@ import { unique } from "../helpers/workers";
 const INFO = {
   client_id: "c", hostname: "h", remote_address: "r", user_agent: "u", msg_timeout: 100,
   sample_rate: 0, connect_ts: 0, deflate: false, snappy: false, tls: false,
+  authed: false, auth_identity: "", auth_identity_url: "",
 };
 
 const consumer = (name: string): Consumer<string> => ({

@@ -20,6 +20,7 @@ async function attach(topic: string, channel: string, i: number) {
   const info = {
     client_id: `c${i}`, hostname: "test", remote_address: "127.0.0.1:1", user_agent: "fair-share",
     msg_timeout: 60_000, sample_rate: 0, connect_ts: 0, deflate: false, snappy: false, tls: false,
+    authed: false, auth_identity: "", auth_identity_url: "",
   };
   const res = await channelStub(env as unknown as Env, topic, channel).fetch(linkRequest(info));
   const ws = res.webSocket!;

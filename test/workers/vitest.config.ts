@@ -8,7 +8,8 @@ quietBenignRuntimeLines();
 
 export default defineConfig({
   plugins: [
-    cloudflareTest({ wrangler: { configPath: "./wrangler.toml" } }),
+    // Auth off, as `npm start` runs without it; the auth tests give the Worker an env of their own.
+    cloudflareTest({ wrangler: { configPath: "./wrangler.toml" }, miniflare: { bindings: { AUTH: "off" } } }),
     readmeSnippets(), // import from "readme:NAME": the README's snippet NAME
   ],
   test: {
