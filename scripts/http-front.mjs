@@ -81,9 +81,11 @@ export function checkHead(text, peer = null) {
     else if (name === REMOTE_ADDRESS) reported = i;
   }
   let rewrite = false;
-  // A WebSocket's client address, for /stats (src/protocol/remote-address.ts): the real peer,
-  // unless the peer is a bridge on this machine reporting the NSQ TCP client it relays.
-  if (upgrade && peer && !(reported >= 0 && isLoopback(peer))) {
+  // The client's address (src/protocol/remote-address.ts): for a WebSocket, /stats shows it; for
+  // every request, auth asks with it as remote_ip. The real peer, unless the peer is on this
+  // machine: a bridge there reports the NSQ TCP client it relays, and a plain local request
+  // needs no rewrite (the Worker takes 127.0.0.1).
+  if (peer && (isLoopback(peer) ? upgrade && reported < 0 : true)) {
     if (reported >= 0) lines[reported] = null;
     lines.push(`X-NSQ-Remote-Address: ${peer}`);
     rewrite = true;

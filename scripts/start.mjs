@@ -285,8 +285,7 @@ async function main() {
   const auth = localAuth(vars);
 
   const { mf, url, lock } = await start({ port, host, data, vars, inspectorPort });
-  console.log(`nsq-edge listening on ${url.href.replace(/\/$/, "")} (HTTP API; V2 protocol over WebSocket at /ws; admin UI at /admin/)`);
-  console.log(auth);
+  console.log(`nsq-edge listening on ${url.href.replace(/\/$/, "")} (HTTP API; V2 protocol over WebSocket at /ws; admin UI at /admin/)\n${auth}`);
   console.log(`state in ${path.relative(process.cwd(), path.resolve(data)) || "."}`);
 
   let stopping = false;

@@ -24,7 +24,14 @@ describe("the client address on a WebSocket upgrade", () => {
     expect(head).toBeNull(); // passed on as it came
   });
 
-  it("is not added to plain requests", () => {
-    expect(checkHead("POST /pub?topic=t HTTP/1.1\r\nHost: x\r\nContent-Length: 2", "192.0.2.10:50000")).toEqual({ head: null, body: 2 });
+  it("is the peer's on a plain request from another machine (auth's remote_ip), whatever the client claimed", () => {
+    const { head, body } = checkHead("POST /pub?topic=t HTTP/1.1\r\nHost: x\r\nX-NSQ-Remote-Address: 10.0.0.1:1\r\nContent-Length: 2", "192.0.2.10:50000");
+    expect(body).toBe(2);
+    expect(head).toContain("X-NSQ-Remote-Address: 192.0.2.10:50000\r\n");
+    expect(head).not.toContain("10.0.0.1");
+  });
+
+  it("is not added to a plain request from this machine (no rewrite: the Worker takes 127.0.0.1)", () => {
+    expect(checkHead("POST /pub?topic=t HTTP/1.1\r\nHost: x\r\nContent-Length: 2", "127.0.0.1:50000")).toEqual({ head: null, body: 2 });
   });
 });

@@ -78,8 +78,9 @@ export class Service {
     return fetch(this.url + pathAndQuery, init);
   }
 
-  async connect(): Promise<TestClient> {
-    const ws = new WebSocket(this.url.replace("http", "ws") + "/ws");
+  /** A V2 connection to /ws; `headers` go on the upgrade (e.g. Authorization). */
+  async connect(headers: Record<string, string> = {}): Promise<TestClient> {
+    const ws = new WebSocket(this.url.replace("http", "ws") + "/ws", { headers });
     ws.binaryType = "arraybuffer";
     await new Promise((resolve, reject) => {
       ws.once("open", resolve);
