@@ -48,9 +48,8 @@ export async function sha256(text: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
 }
 
-/** The identity of a secret, or null; the time taken does not depend on where or whether it matches. */
-export async function lookupToken(tokens: Tokens, secret: string): Promise<AuthState | null> {
-  const digest = await sha256(secret);
+/** The identity of a secret's digest, or null; the time taken does not depend on where or whether it matches. */
+export function lookupToken(tokens: Tokens, digest: Uint8Array): AuthState | null {
   let found: AuthState | null = null;
   for (const entry of tokens.entries) {
     let diff = 0;

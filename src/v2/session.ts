@@ -50,6 +50,7 @@ export class V2Session implements Client {
   private secret = "";
   /** An auth server is being asked: the commands read meanwhile wait here, in order, as nsqd reads none. */
   private held: (Command | typeof OVERLONG)[] | null = null;
+  private heldBytes = 0;
   /** Nothing more is read: a bad magic, or an overlong line. */
   private readEnded = false;
 
@@ -113,6 +114,14 @@ export class V2Session implements Client {
       const cmd = commands[i]!;
       if (this.held) {
         this.held.push(cmd);
+        // nsqd reads nothing while it asks; a WebSocket cannot be left unread, so what is held
+        // is bounded: past two bodies' worth, the client is dropped.
+        this.heldBytes += cmd?.body?.length ?? 0;
+        if (this.heldBytes > 2 * this.cfg.maxBodySize) {
+          this.held = [];
+          this.close();
+          return;
+        }
         continue;
       }
       if (cmd === OVERLONG) {
@@ -144,6 +153,7 @@ export class V2Session implements Client {
   private resume() {
     const held = this.held ?? [];
     this.held = null;
+    this.heldBytes = 0;
     if (this.closed || this.responses.stopping) return;
     this.run(held);
     this.sendQueued();

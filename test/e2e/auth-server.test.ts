@@ -88,6 +88,20 @@ describe("with an auth server", () => {
     });
   }
 
+  it("while it is asked, what the client sends is held, bounded: past two bodies' worth the client is dropped", async () => {
+    answer = "hang";
+    const before = await depth("orders");
+    const c = await svc.connect();
+    const body = new Uint8Array(1_000_000).fill(120);
+    c.send(cmd.MAGIC_V2, cmd.auth("held-bound"));
+    for (let i = 0; i < 3; i++) c.send(cmd.mpub("orders", [body, body, body, body]));
+    await c.closedByServer(3000);
+    // Dropped, not answered: without the bound it would get E_AUTH_FAILED once the ask timed out.
+    await expect(c.maybeNext(50)).rejects.toThrow(/connection closed/);
+    answer = grant(3600, ["publish", "subscribe"]);
+    expect(await depth("orders")).toBe(before);
+  });
+
   it("is down: HTTP 503, AUTH E_AUTH_FAILED", async () => {
     const other = await Service.create({ AUTH_HTTP_ADDRESS: `127.0.0.1:${down}` });
     try {
