@@ -1,10 +1,11 @@
 // One V2 connection over a WebSocket: the magic and IDENTIFY, framing in both directions,
-// heartbeats (answered with NOP; a silent server is dropped), the queue of commands waiting
+// AUTH when IDENTIFY answers auth_required (as go-nsq: with `authSecret` as its body; without
+// one the connection fails with E_AUTH_REQUIRED), heartbeats (answered with NOP; a silent server is dropped), the queue of commands waiting
 // for their response, and coalescing: whatever is written in one turn of the event loop leaves
 // as one WebSocket message.
 import * as cmd from "../../src/protocol/commands.js";
 import { FRAME_ERROR, FRAME_MESSAGE, FRAME_RESPONSE, FrameReader, decodeMessage, type MessageFrame } from "../../src/protocol/frames.js";
-import { ConnectionError, NsqError } from "./errors.js";
+import { AuthError, ConnectionError, serverError, type NsqError } from "./errors.js";
 import { destroySocket, errorText, openSocket, type SocketLike, type TransportOptions } from "./socket.js";
 
 /** What a connection tells the server about itself in IDENTIFY, with go-nsq's defaults. */
@@ -38,6 +39,13 @@ export interface ServerSettings {
   heartbeatInterval: number;
 }
 
+/** The server's answer to AUTH (nsqd's JSON). */
+export interface AuthIdentity {
+  identity: string;
+  identityUrl: string;
+  permissionCount: number;
+}
+
 export interface ConnectionEvents {
   /** A message frame (consumer connections only). */
   message?(conn: Connection, msg: MessageFrame): void;
@@ -68,6 +76,8 @@ export class Connection {
   closing = false;
   closed = false;
   settings: ServerSettings;
+  /** Who AUTH made this connection; null if no AUTH command was needed (auth off, or the upgrade's Bearer). */
+  auth: AuthIdentity | null = null;
 
   private reader = new FrameReader();
   private pending: Pending[] = [];
@@ -114,10 +124,12 @@ export class Connection {
     if (opts.msgTimeout) identify.msg_timeout = opts.msgTimeout;
     if (opts.sampleRate) identify.sample_rate = opts.sampleRate;
     conn.write(cmd.MAGIC_V2);
+    const dialTimeout = opts.dialTimeout ?? 5000;
     try {
-      const answer = await conn.within(conn.command(cmd.identify(identify)), opts.dialTimeout ?? 5000, "IDENTIFY");
+      const answer = await conn.within(conn.command(cmd.identify(identify)), dialTimeout, "IDENTIFY");
       if (answer !== "OK") {
         const s = JSON.parse(answer) as Record<string, unknown>;
+        if (s.auth_required === true) conn.auth = await conn.authenticate(opts.authSecret, dialTimeout);
         const num = (k: string, d: number) => (typeof s[k] === "number" ? (s[k] as number) : d);
         conn.settings = {
           maxRdyCount: num("max_rdy_count", 2500),
@@ -133,6 +145,19 @@ export class Connection {
     }
     conn.startWatchdog();
     return conn;
+  }
+
+  /** go-nsq's auth(): AUTH with the secret as its body; the server's error rejects (E_AUTH_FAILED, E_UNAUTHORIZED). */
+  private async authenticate(secret: string | undefined, timeoutMs: number): Promise<AuthIdentity> {
+    if (!secret)
+      throw new AuthError(`E_AUTH_REQUIRED Auth Required: ${this.url} answered IDENTIFY with auth_required; pass the authSecret option`);
+    const answer = await this.within(this.command(cmd.auth(secret)), timeoutMs, "AUTH");
+    const a = JSON.parse(answer) as { identity?: unknown; identity_url?: unknown; permission_count?: unknown };
+    return {
+      identity: String(a.identity ?? ""),
+      identityUrl: String(a.identity_url ?? ""),
+      permissionCount: typeof a.permission_count === "number" ? a.permission_count : 0,
+    };
   }
 
   /** SUB: resolves on OK, rejects with the server's error (the connection then closes). */
@@ -227,7 +252,7 @@ export class Connection {
         }
         this.pending.shift()?.resolve(text);
       } else if (f.type === FRAME_ERROR) {
-        const err = new NsqError(new TextDecoder().decode(f.data));
+        const err = serverError(new TextDecoder().decode(f.data));
         // FIN, REQ and TOUCH have no response: their errors answer no pending command.
         const p = err.fatal ? this.pending.shift() : undefined;
         if (p) p.reject(err);

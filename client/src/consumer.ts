@@ -12,7 +12,7 @@ import type { MessageFrame } from "../../src/protocol/frames.js";
 import { isValidName } from "../../src/protocol/names.js";
 import { BackoffController, type Outcome } from "./backoff.js";
 import { Connection } from "./connection.js";
-import { ClosedError, NsqError } from "./errors.js";
+import { AuthError, ClosedError, NsqError, isConfigurationError } from "./errors.js";
 import { Emitter } from "./events.js";
 import { defaultFetch, lookupAll } from "./lookup.js";
 import { consumerSettings, type ConsumerEvents, type ConsumerOptions, type ConsumerSettings, type ConsumerStats } from "./consumer-options.js";
@@ -43,6 +43,8 @@ export class Consumer extends Emitter<ConsumerEvents> implements AsyncIterable<M
   private closeWaiters: (() => void)[] = [];
   private readyWaiters: { resolve(): void; reject(e: unknown): void }[] = [];
   private everConnected = false;
+  /** Why the last attempt was refused (credentials, a bad name), until a connection is made: ready() rejects with it. */
+  private refused: unknown = null;
   private counters = { received: 0, finished: 0, requeued: 0, discarded: 0 };
 
   constructor(
@@ -96,10 +98,14 @@ export class Consumer extends Emitter<ConsumerEvents> implements AsyncIterable<M
     return this;
   }
 
-  /** Resolves once a connection is subscribed (at once if one already was). */
+  /**
+   * Resolves once a connection is subscribed (at once if one already was); rejects if the
+   * server refused the credentials (AuthError) or the names before any connection was made.
+   */
   ready(): Promise<void> {
     if (this.everConnected) return Promise.resolve();
     if (this.stopping) return Promise.reject(new ClosedError("the consumer is closed"));
+    if (this.refused) return Promise.reject(this.refused);
     return new Promise((resolve, reject) => this.readyWaiters.push({ resolve, reject }));
   }
 
@@ -201,7 +207,16 @@ export class Consumer extends Emitter<ConsumerEvents> implements AsyncIterable<M
 
   /** Asks every lookup URL for the topic's producers; true if at least one answered. */
   private async queryLookup(): Promise<boolean> {
-    const found = await lookupAll(this.lookupUrls, this.topic, this.options.fetch ?? defaultFetch(), (e) => this.emit("error", e));
+    const found = await lookupAll(
+      this.lookupUrls,
+      this.topic,
+      this.options.fetch ?? defaultFetch(),
+      (e) => {
+        this.emit("error", e);
+        if (e instanceof AuthError) this.failReady(e);
+      },
+      this.options.authSecret,
+    );
     if (found) this.wanted = found;
     return found !== null;
   }
@@ -221,11 +236,12 @@ export class Consumer extends Emitter<ConsumerEvents> implements AsyncIterable<M
       this.connecting.delete(url);
       conn?.destroy();
       this.emit("error", e);
-      // A SUB refused for a bad name will be refused again: no retry.
-      if (e instanceof NsqError && (e.code === "E_BAD_TOPIC" || e.code === "E_BAD_CHANNEL")) {
-        for (const w of this.readyWaiters.splice(0)) w.reject(e);
-        return;
-      }
+      // Refused credentials fail ready() rather than leave it waiting; the reconnects back off
+      // (an E_AUTH_FAILED may be the auth server down, a permission may be granted later).
+      if (e instanceof AuthError) this.failReady(e);
+      // A bad name or a missing authSecret will be refused again: no retry (the lookup poll
+      // still tries at its interval).
+      if (isConfigurationError(e)) return this.failReady(e);
       this.scheduleReconnect(url);
       return;
     }
@@ -242,6 +258,11 @@ export class Consumer extends Emitter<ConsumerEvents> implements AsyncIterable<M
     for (const w of this.readyWaiters.splice(0)) w.resolve();
     this.emit("connect", url);
     this.rebalance();
+  }
+
+  private failReady(e: unknown) {
+    this.refused = e;
+    for (const w of this.readyWaiters.splice(0)) w.reject(e);
   }
 
   private onClose(conn: Connection, err?: Error) {

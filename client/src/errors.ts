@@ -10,7 +10,7 @@ const NON_FATAL = new Set(["E_FIN_FAILED", "E_REQ_FAILED", "E_TOUCH_FAILED"]);
  * E_FIN_FAILED, E_REQ_FAILED and E_TOUCH_FAILED close the connection (`fatal`).
  */
 export class NsqError extends Error {
-  override readonly name = "NsqError";
+  override readonly name: string = "NsqError";
   readonly code: string;
   readonly description: string;
   readonly fatal: boolean;
@@ -38,6 +38,47 @@ export class ConnectionError extends Error {
   ) {
     super(message);
   }
+}
+
+/** The codes of the server's auth errors (nsqd's), and the library's own E_AUTH_REQUIRED. */
+const AUTH_CODES = new Set(["E_AUTH_REQUIRED", "E_AUTH_FAILED", "E_UNAUTHORIZED", "E_AUTH_FIRST"]);
+
+/**
+ * Missing, unknown or insufficient credentials: the server's E_AUTH_FAILED (the secret is not
+ * known, or the auth server could not be asked) and E_UNAUTHORIZED (no permission for this topic
+ * or channel), an HTTP 401 or 403 (the WebSocket upgrade, /lookup), and the library's own
+ * E_AUTH_REQUIRED: the server requires auth and no `authSecret` was given (go-nsq's "Auth Required").
+ */
+export class AuthError extends NsqError {
+  override readonly name = "AuthError";
+}
+
+/** An error frame's text as the error to reject with: an AuthError for the auth codes. */
+export function serverError(text: string): NsqError {
+  const err = new NsqError(text);
+  return AUTH_CODES.has(err.code) ? new AuthError(text) : err;
+}
+
+/**
+ * An HTTP request (the WebSocket upgrade, /lookup) refused for its credentials: 403 is
+ * E_UNAUTHORIZED; 401 is E_AUTH_FAILED when a secret was sent, else E_AUTH_REQUIRED.
+ * `body` is the service's answer, e.g. {"message":"UNAUTHORIZED"}, shown as it is.
+ */
+export function refusedError(what: string, status: 401 | 403, body: string, withSecret: boolean): AuthError {
+  const answer = `${what} answered ${status}${body ? ` ${body.slice(0, 300)}` : ""}`;
+  if (status === 403) return new AuthError(`E_UNAUTHORIZED ${answer}`);
+  return withSecret
+    ? new AuthError(`E_AUTH_FAILED ${answer}: the service does not accept the authSecret`)
+    : new AuthError(`E_AUTH_REQUIRED ${answer}: the service requires auth; pass the authSecret option`);
+}
+
+/**
+ * Errors that the same options will meet again, so no reconnect timer is set for them (the
+ * lookup poll still tries again at its own interval): a name the server refuses, and a server
+ * that wants credentials when none were given.
+ */
+export function isConfigurationError(e: unknown): boolean {
+  return e instanceof NsqError && (e.code === "E_BAD_TOPIC" || e.code === "E_BAD_CHANNEL" || e.code === "E_AUTH_REQUIRED");
 }
 
 /** A method was called on a Producer or Consumer after close(). */

@@ -12,7 +12,7 @@
 export { Producer, type ProducerOptions, type Body } from "./producer.js";
 export { Consumer, type ConsumerOptions, type ConsumerEvents, type ConsumerStats, type Handler } from "./consumer.js";
 export { Message } from "./message.js";
-export { NsqError, ConnectionError, ClosedError } from "./errors.js";
+export { NsqError, AuthError, ConnectionError, ClosedError } from "./errors.js";
 export type { IdentifyOptions } from "./connection.js";
 export { lookup, lookupUrl, producerSocketUrl, serviceSocketUrl, type LookupResult, type LookupProducer } from "./lookup.js";
 export type { Connect, FetchLike, SocketLike, TransportOptions, WebSocketConstructor } from "./socket.js";

@@ -3,8 +3,9 @@
 //   404 {"message":"TOPIC_NOT_FOUND"} while the topic does not exist.
 // Each producer is reached over WebSocket at ws(s)://broadcast_address:http_port/ws, with the
 // scheme of the lookup URL (https → wss) and its path prefix.
-import { ConnectionError } from "./errors.js";
-import { errorText, type FetchLike } from "./socket.js";
+// With auth on, /lookup needs `Authorization: Bearer SECRET`: a 401 or 403 rejects with an AuthError.
+import { ConnectionError, refusedError } from "./errors.js";
+import { authHeaders, errorText, type FetchLike } from "./socket.js";
 
 /** A producer as /lookup lists it (nsqlookupd's PeerInfo, the fields the client reads). */
 export interface LookupProducer {
@@ -46,17 +47,20 @@ export function producerSocketUrl(serviceUrl: string, p: LookupProducer): string
 
 /**
  * Asks the service which producers serve `topic`. Resolves to null when the topic does not
- * exist yet (404 TOPIC_NOT_FOUND); rejects when the service cannot be reached or answers
- * anything else.
+ * exist yet (404 TOPIC_NOT_FOUND, also for a topic the credentials may not see); rejects when
+ * the service cannot be reached, refuses the credentials (AuthError) or answers anything else.
  */
-export async function lookup(serviceUrl: string, topic: string, fetchFn: FetchLike): Promise<LookupResult | null> {
+export async function lookup(serviceUrl: string, topic: string, fetchFn: FetchLike, authSecret?: string): Promise<LookupResult | null> {
   const url = lookupUrl(serviceUrl, topic);
+  const auth = authHeaders(authSecret);
   let res: Awaited<ReturnType<FetchLike>>;
   try {
-    res = await fetchFn(url, { headers: { Accept: "application/vnd.nsq; version=1.0" } });
+    res = await fetchFn(url, { headers: { Accept: "application/vnd.nsq; version=1.0", ...auth } });
   } catch (e) {
     throw new ConnectionError(`lookup ${url} failed: ${errorText(e)}`, e);
   }
+  if (res.status === 401 || res.status === 403)
+    throw refusedError(`lookup ${url}`, res.status, await res.text().catch(() => ""), "Authorization" in auth);
   if (res.status === 404) {
     const text = await res.text().catch(() => "");
     if (text.includes("TOPIC_NOT_FOUND")) return null;
@@ -73,13 +77,19 @@ export async function lookup(serviceUrl: string, topic: string, fetchFn: FetchLi
  * The WebSocket URLs of the producers of `topic` listed by any of `lookupUrls` (their union),
  * or null if none of them answered; each failure goes to `onError`.
  */
-export async function lookupAll(lookupUrls: string[], topic: string, fetchFn: FetchLike, onError: (e: unknown) => void): Promise<Set<string> | null> {
+export async function lookupAll(
+  lookupUrls: string[],
+  topic: string,
+  fetchFn: FetchLike,
+  onError: (e: unknown) => void,
+  authSecret?: string,
+): Promise<Set<string> | null> {
   const found = new Set<string>();
   let answered = false;
   await Promise.all(
     lookupUrls.map(async (base) => {
       try {
-        const res = await lookup(base, topic, fetchFn);
+        const res = await lookup(base, topic, fetchFn, authSecret);
         answered = true;
         for (const p of res?.producers ?? []) found.add(producerSocketUrl(base, p));
       } catch (e) {

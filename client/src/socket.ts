@@ -5,7 +5,10 @@
 //     in workerd the global fetch is used so by default;
 //   - globalThis.WebSocket (browsers, Workers, Deno, Bun, Node 22+);
 //   - the `ws` package (Node 20), imported only when needed so that no bundler sees it.
-import { ConnectionError } from "./errors.js";
+// With an `authSecret`, the upgrade carries `Authorization: Bearer` where the runtime lets it
+// (fetch, and `ws` in Node): the service counts it as an AUTH made. A browser's WebSocket
+// cannot set headers; the connection then sends the AUTH command after IDENTIFY (connection.ts).
+import { ConnectionError, NsqError, refusedError } from "./errors.js";
 
 /** What the library needs of a WebSocket: the standard API (browsers, workerd, `ws`). */
 export interface SocketLike {
@@ -49,8 +52,19 @@ export interface TransportOptions {
   fetch?: FetchLike;
   /** The WebSocket class to use instead of globalThis.WebSocket / the `ws` package. */
   WebSocket?: WebSocketConstructor;
-  /** How long opening a connection (WebSocket, IDENTIFY, SUB) may take, in ms. Default 5000. */
+  /** How long opening a connection (WebSocket, IDENTIFY, AUTH, SUB) may take, in ms. Default 5000. */
   dialTimeout?: number;
+  /**
+   * The secret for a service with auth on (go-nsq's AuthSecret): sent as `Authorization: Bearer`
+   * on /lookup and on the WebSocket upgrade where the runtime can (Workers, Node), else (browsers,
+   * `connect`) as the AUTH command when IDENTIFY answers auth_required.
+   */
+  authSecret?: string;
+}
+
+/** The Authorization header for a secret; none for a secret a header cannot carry (it goes by AUTH). */
+export function authHeaders(secret: string | undefined): Record<string, string> {
+  return secret && /^[\x21-\x7e]+$/.test(secret) ? { Authorization: `Bearer ${secret}` } : {};
 }
 
 const OPEN = 1;
@@ -83,6 +97,11 @@ function importWs(): Promise<WebSocketConstructor> {
   return wsModule;
 }
 
+/** Node (and runtimes that pose as it): `ws` can send headers on the upgrade. */
+function isNode(): boolean {
+  return typeof (globalThis as { process?: { versions?: { node?: unknown } } }).process?.versions?.node === "string";
+}
+
 /** Cloudflare Workers: outgoing WebSockets are opened with fetch and `Upgrade: websocket`. */
 function isWorkerd(): boolean {
   return (globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent === "Cloudflare-Workers";
@@ -106,35 +125,68 @@ export async function openSocket(url: string, opts: TransportOptions): Promise<S
       if (socket) destroySocket(socket);
     }, timeoutMs);
   });
+  const headers = authHeaders(opts.authSecret);
+  const withSecret = "Authorization" in headers;
   const open = async () => {
     if (opts.connect) {
       socket = await opts.connect(url);
     } else if (opts.fetch || (isWorkerd() && !opts.WebSocket)) {
       const fetchFn = opts.fetch ?? ((u, init) => (globalThis as unknown as { fetch: FetchLike }).fetch(u, init));
-      const res = await fetchFn(httpUrl(url), { headers: { Upgrade: "websocket" } });
+      const res = await fetchFn(httpUrl(url), { headers: { Upgrade: "websocket", ...headers } });
       const ws = res.webSocket;
-      if (!ws) throw new ConnectionError(`${url} answered ${res.status} to a WebSocket upgrade`);
+      if (!ws) throw upgradeRefused(url, res.status, await res.text().catch(() => ""), withSecret);
       ws.accept();
       socket = ws;
     } else {
-      const WS = await webSocketClass(opts);
-      socket = new WS(url);
+      // `ws` takes headers in its options (its second argument); a standard WebSocket cannot.
+      const withHeaders = withSecret && !opts.WebSocket && isNode() ? await importWs().catch(() => null) : null;
+      if (withHeaders) socket = new (withHeaders as unknown as new (url: string, options: object) => SocketLike)(url, { headers });
+      else socket = new (await webSocketClass(opts))(url);
     }
     socket.binaryType = "arraybuffer";
-    if (socket.readyState !== OPEN) await waitOpen(socket, url);
+    if (socket.readyState !== OPEN) await waitOpen(socket, url, withSecret);
     return socket;
   };
   try {
     return await Promise.race([open(), timeout]);
   } catch (e) {
-    throw e instanceof ConnectionError ? e : new ConnectionError(`cannot connect to ${url}: ${errorText(e)}`, e);
+    throw e instanceof ConnectionError || e instanceof NsqError ? e : new ConnectionError(`cannot connect to ${url}: ${errorText(e)}`, e);
   } finally {
     clearTimeout(timer);
   }
 }
 
-function waitOpen(socket: SocketLike, url: string): Promise<void> {
+/** A WebSocket upgrade answered with a status rather than the socket: 401 and 403 are AuthErrors. */
+function upgradeRefused(url: string, status: number, body: string, withSecret: boolean): Error {
+  if (status === 401 || status === 403) return refusedError(`the WebSocket upgrade to ${url}`, status, body, withSecret);
+  return new ConnectionError(`${url} answered ${status} to a WebSocket upgrade${body ? `: ${body.slice(0, 300)}` : ""}`);
+}
+
+/** `ws` (Node) only: its HTTP answer when the upgrade is refused, as ws otherwise hides the status in a message. */
+interface WsRefusal {
+  on(event: "unexpected-response", listener: (req: unknown, res: WsResponse) => void): void;
+}
+interface WsResponse {
+  statusCode?: number;
+  setEncoding(enc: string): void;
+  on(event: "data" | "end" | "error", listener: (chunk?: string) => void): void;
+}
+
+function waitOpen(socket: SocketLike, url: string, withSecret: boolean): Promise<void> {
   return new Promise((resolve, reject) => {
+    const ws = socket as unknown as Partial<WsRefusal>;
+    if (typeof ws.on === "function")
+      ws.on("unexpected-response", (_req, res) => {
+        let body = "";
+        const refuse = () => {
+          reject(upgradeRefused(url, res.statusCode ?? 0, body, withSecret));
+          destroySocket(socket); // ends the handshake ws left open for this listener
+        };
+        res.setEncoding("utf8");
+        res.on("data", (chunk) => void (body.length < 1000 && (body += chunk ?? "")));
+        res.on("end", refuse);
+        res.on("error", refuse);
+      });
     socket.addEventListener("open", () => resolve());
     socket.addEventListener("error", (e) =>
       reject(new ConnectionError(`cannot connect to ${url}: ${errorText(e?.error ?? e?.message ?? "error")}`)),
