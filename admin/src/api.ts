@@ -1,6 +1,8 @@
 // The service's own HTTP API, same origin: nsqd's /stats and admin endpoints, nsqlookupd's
-// /nodes and /lookup. Every call the UI makes goes through these few functions.
+// /nodes and /lookup. Every call the UI makes goes through these few functions, which send the
+// tab's token (./auth.ts) as `Authorization: Bearer` when there is one.
 
+import { dropToken, token, type IdentityAnswer } from "./auth";
 import type { Lookup, Nodes } from "../../src/lookupd-answers";
 import type { Stats } from "../../src/stats";
 
@@ -18,9 +20,24 @@ export class ApiError extends Error {
   }
 }
 
+let unauthorized: (sent: boolean) => void = () => {};
+
+/** What to do when the service answers 401 (`sent`: a token went with the call); the token is dropped first. */
+export function onUnauthorized(fn: (sent: boolean) => void) {
+  unauthorized = fn;
+}
+
 async function call(method: "GET" | "POST", path: string, params: Record<string, string> = {}): Promise<Response> {
   const qs = new URLSearchParams(params).toString();
-  const res = await fetch(qs ? `${path}?${qs}` : path, { method, headers: { Accept: "application/json" } });
+  const headers: Record<string, string> = { Accept: "application/json" };
+  const secret = token();
+  if (secret) headers.Authorization = `Bearer ${secret}`;
+  const res = await fetch(qs ? `${path}?${qs}` : path, { method, headers });
+  if (res.status === 401) {
+    // No token, or one the service no longer accepts: back to the login form.
+    dropToken();
+    unauthorized(secret !== null);
+  }
   if (!res.ok) {
     let message = `${res.status} ${res.statusText}`;
     try {
@@ -44,6 +61,9 @@ export function stats(filter: { topic?: string; channel?: string; clients?: bool
   if (filter.channel) params.channel = filter.channel;
   return getJson<Stats>("/stats", params);
 }
+
+/** Who the token is (GET /identity): auth_required false when the service runs without auth. */
+export const identity = () => getJson<IdentityAnswer | { auth_required: false }>("/identity");
 
 export const nodes = () => getJson<Nodes>("/nodes");
 export const topics = () => getJson<{ topics: string[] }>("/topics");

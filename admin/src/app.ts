@@ -69,7 +69,8 @@ export async function runAction(ctx: Ctx, action: api.TopicAction, topic: string
     if (channel === undefined) await api.topicAction(action, topic);
     else await api.channelAction(action, topic, channel);
   } catch (e) {
-    notify(`${action} ${what}: ${e instanceof Error ? e.message : e}`, "error");
+    // A 401 has put up the login form already: nothing to add.
+    if (!(e instanceof api.ApiError && e.status === 401)) notify(`${action} ${what}: ${e instanceof Error ? e.message : e}`, "error");
     return false;
   }
   if (action === "delete") forget(topic, channel);

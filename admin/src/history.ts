@@ -105,3 +105,6 @@ export function forget(topic: string, channel?: string) {
     }
   }
 }
+
+/** Forgets everything: on log out, so the next identity's charts hold nothing of the last one's. */
+export const forgetAll = () => series.clear();

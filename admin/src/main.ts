@@ -1,8 +1,13 @@
 // nsq-edge admin: a single page under /admin that polls the service's own HTTP API (same origin)
-// and redraws its live regions; the router maps /admin/... paths to views.
+// and redraws its live regions; the router maps /admin/... paths to views. When the service wants
+// a token (GET /identity answers 401), a login form stands in for the pages until one is accepted.
+import * as api from "./api";
 import { BASE, type Ctx, type View } from "./app";
+import { dropToken, setIdentity, setToken } from "./auth";
 import { notify } from "./dialog";
 import { h } from "./dom";
+import { forgetAll } from "./history";
+import { loginForm, type LoginForm } from "./login";
 import { channelView } from "./views/channel";
 import { lookupView } from "./views/lookup";
 import { nodesView } from "./views/nodes";
@@ -15,12 +20,17 @@ const STORED_INTERVAL = "nsq-edge-admin.interval";
 const main = document.getElementById("main")!;
 const status = document.getElementById("status")!;
 const intervalSelect = document.getElementById("interval") as HTMLSelectElement;
+const who = document.getElementById("who")!;
+const whoName = who.querySelector<HTMLElement>('[data-field="identity"]')!;
 
 let view: View | null = null;
 let timer: ReturnType<typeof setTimeout> | undefined;
 let running = false;
 let again = false;
 let failing = false;
+// The login form while it is shown; `loggedIn` once /identity accepted the token.
+let login: LoginForm | null = null;
+let loggedIn = false;
 let interval = Number(localStorage.getItem(STORED_INTERVAL) ?? 2000);
 if (!INTERVALS.includes(interval)) interval = 2000;
 
@@ -43,6 +53,7 @@ function viewFor(pathname: string, search: URLSearchParams): View {
 }
 
 function route() {
+  if (login) return;
   view = viewFor(location.pathname, new URLSearchParams(location.search));
   document.title = `${view.title} · nsq-edge admin`;
   for (const a of document.querySelectorAll<HTMLAnchorElement>("header nav a")) {
@@ -63,6 +74,7 @@ async function refresh() {
     again = true;
     return;
   }
+  if (!view) return;
   running = true;
   const current = view;
   try {
@@ -72,6 +84,7 @@ async function refresh() {
     status.textContent = `updated ${new Date().toLocaleTimeString("en-GB")}`;
     status.className = "status ok";
   } catch (e) {
+    if (e instanceof api.ApiError && e.status === 401) return; // the login form is up
     if (!failing) notify(`Refresh failed: ${e instanceof Error ? e.message : e}`, "error");
     failing = true;
     status.textContent = "refresh failed, retrying";
@@ -129,4 +142,65 @@ addEventListener("resize", () => {
   }, 150);
 });
 
-route();
+/** Replaces the pages with the login form (the token is already dropped), with why if there is a reason. */
+function showLogin(error: string | null = null) {
+  clearTimeout(timer);
+  view = null;
+  loggedIn = false;
+  setIdentity(null);
+  forgetAll();
+  who.hidden = true;
+  document.body.classList.add("logged-out");
+  document.title = "Log in · nsq-edge admin";
+  status.textContent = "";
+  if (!login) {
+    login = loginForm((secret) => {
+      setToken(secret);
+      void start();
+    });
+    main.replaceChildren(login.el);
+  }
+  login.setError(error);
+}
+
+// A 401 on any call: the token was refused (or none was sent), so the tab asks for one.
+api.onUnauthorized((sent) => showLogin(!sent ? null : loggedIn ? "The service no longer accepts the token: log in again." : "The service did not accept that token."));
+
+/** Asks /identity who the tab's token is, then shows the pages (or the login form, on a 401). */
+async function start() {
+  let answer: Awaited<ReturnType<typeof api.identity>>;
+  try {
+    answer = await api.identity();
+  } catch (e) {
+    if (e instanceof api.ApiError && e.status === 401) return;
+    const message = `The service did not answer /identity: ${e instanceof Error ? e.message : e}`;
+    if (login) login.setError(message);
+    else main.replaceChildren(h("div", { class: "empty-state" }, message, " ", h("button", { type: "button", class: "btn", onclick: () => void start() }, "Try again")));
+    return;
+  }
+  if (answer.auth_required) {
+    const problem = setIdentity(answer);
+    if (problem) {
+      dropToken();
+      showLogin(`The service's answer for this token could not be read: ${problem}`);
+      return;
+    }
+    whoName.textContent = answer.identity || "(unnamed identity)";
+    whoName.title = answer.identity_url || "";
+    who.hidden = false;
+  } else {
+    setIdentity(null);
+    who.hidden = true;
+  }
+  loggedIn = answer.auth_required;
+  login = null;
+  document.body.classList.remove("logged-out");
+  route();
+}
+
+who.querySelector('[data-action="logout"]')!.addEventListener("click", () => {
+  dropToken();
+  showLogin();
+});
+
+void start();

@@ -113,6 +113,17 @@ describe("admin UI", () => {
     expect(await (await svc.fetch("/ping")).text()).toBe("OK");
   });
 
+  it("with auth off: no login form, no identity, the pages and their actions as they are", async () => {
+    expect(await (await svc.fetch("/identity")).json()).toEqual({ auth_required: false });
+    const page = await open("/admin/");
+    await page.waitForSelector('[data-form="create-topic"]');
+    expect(await page.locator('[data-form="login"]').count()).toBe(0);
+    expect(await page.locator("#who").isVisible()).toBe(false);
+    expect(await page.locator("header nav").isVisible()).toBe(true);
+    expect(errorsOf(page)).toEqual([]);
+    await page.close();
+  });
+
   it("topics: create a topic and a channel, publish, see depth, messages and rate", async () => {
     const topic = unique("orders");
     const page = await open("/admin/");

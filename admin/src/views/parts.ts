@@ -2,11 +2,13 @@
 // form that creates a topic or channel.
 import type { Latency } from "../api";
 import { runAction, type Counts, type Ctx } from "../app";
+import { mayAct, mayCreateTopics } from "../auth";
 import { h, nanos, quantileLabel } from "../dom";
 
 /**
  * Pause/unpause, empty and delete for a topic (no `channel`) or a channel. `counts` is read when
  * pressed, for the confirmation. After a delete from its own page, `onDeleted` leaves the page.
+ * None when the identity lacks `admin` there (the service would answer 403).
  */
 export function actionButtons(
   ctx: Ctx,
@@ -17,6 +19,7 @@ export function actionButtons(
   compact = false,
   onDeleted?: () => void,
 ) {
+  if (!mayAct(topic, channel)) return null;
   const what = channel === undefined ? "topic" : "channel";
   // In a table row, "Pause"; in a page's head, "Pause channel" ("Pause" on a phone).
   const button = (action: "pause" | "unpause" | "empty" | "delete", label: string, cls: string) => {
@@ -74,8 +77,12 @@ export function latencyTable(latency: Latency | undefined) {
   );
 }
 
-/** The inline form that creates a topic (no `topic`) or a channel of `topic`. */
+/**
+ * The inline form that creates a topic (no `topic`) or a channel of `topic`; none when the
+ * identity may create none (the service checks the name itself).
+ */
 export function createForm(ctx: Ctx, topic?: string) {
+  if (topic === undefined ? !mayCreateTopics() : !mayAct(topic)) return null;
   const what = topic === undefined ? "topic" : "channel";
   const input = h("input", { name: what, placeholder: `new ${what} name`, autocomplete: "off", required: true, maxlength: 64, pattern: "[.a-zA-Z0-9_\\-]+(#ephemeral)?", "aria-label": `${what} name` });
   const form = h("form", { class: "inline-form", "data-form": `create-${what}` }, input, h("button", { class: "btn btn-primary", type: "submit" }, `Create ${what}`));
