@@ -10,6 +10,9 @@
 // The README's browser snippet runs here too, as is, in a page of this origin: it imports the
 // package's dist/ served at /nsq-edge/ (as its comment says) and talks to the service directly,
 // through the service's CORS answers; only its placeholder service URL is replaced.
+//
+// With auth on (a service of this file's own, built-in tokens), browser/auth.html shows the path
+// a browser has: its WebSocket cannot carry the Bearer, so the library sends AUTH after IDENTIFY.
 import { readFile } from "node:fs/promises";
 import http from "node:http";
 import path from "node:path";
@@ -17,6 +20,8 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { chromium, type Browser } from "playwright-core";
 import { chromiumPath } from "../helpers/chromium.mjs";
 import { readmeSnippet } from "../helpers/readme";
+import { Service } from "../e2e/service";
+import { SECRETS, tokensJson } from "./auth-tokens";
 import { channelStats, serviceUrl, unique } from "./helpers";
 
 const root = path.resolve(import.meta.dirname, "..", "..");
@@ -27,15 +32,16 @@ const CHROMIUM = chromiumPath();
 let server: http.Server;
 let pageOrigin = "";
 let browser: Browser | undefined;
+let authService: Service | undefined;
 
 beforeAll(async () => {
   const service = serviceUrl();
   server = http.createServer(async (req, res) => {
     const url = new URL(req.url!, "http://x");
     try {
-      if (url.pathname === "/page.html") {
+      if (url.pathname === "/page.html" || url.pathname === "/auth.html") {
         res.setHeader("Content-Type", "text/html; charset=utf-8");
-        res.end(await readFile(path.join(import.meta.dirname, "browser", "page.html")));
+        res.end(await readFile(path.join(import.meta.dirname, "browser", url.pathname.slice(1))));
       } else if (url.pathname === "/snippet.html") {
         res.setHeader("Content-Type", "text/html; charset=utf-8");
         res.end(`<!doctype html>\n${readmeSnippet("client-browser").replaceAll("https://nsq.example.com", service)}`);
@@ -66,6 +72,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
+  await authService?.stop();
   await new Promise((r) => (server ? server.close(r) : r(undefined)));
 });
 
@@ -106,5 +113,26 @@ it("the README's browser snippet, as is, publishes and consumes JSON in headless
   await expect
     .poll(() => channelStats(serviceUrl(), "clicks", "dashboard#ephemeral"), { timeout: 10_000 })
     .toMatchObject({ message_count: 1, depth: 0, in_flight_count: 0 });
+  await page.close();
+});
+
+it("with auth on, the AUTH command after IDENTIFY (a browser cannot send the header): publishes, consumes, refuses", async () => {
+  authService = await Service.create({ AUTH_TOKENS: await tokensJson() });
+  const topic = unique("orders");
+  const page = await browser!.newPage();
+  const console: string[] = [];
+  page.on("console", (m) => void console.push(m.text()));
+  page.on("pageerror", (e) => void console.push(String(e)));
+  const q = new URLSearchParams({ service: authService.url, topic, secret: SECRETS.right });
+  await page.goto(`${pageOrigin}/auth.html?${q}`);
+  await page.waitForFunction(() => (window as any).result !== undefined, undefined, { timeout: 45_000 }).catch((e) => {
+    throw new Error(`${e}\npage console:\n${console.join("\n")}`);
+  });
+  const result = await page.evaluate(() => (window as any).result);
+  expect(result.error, console.join("\n")).toBeUndefined();
+  expect(result.got).toEqual(["a", "b", "c"]);
+  expect(result.noSecret).toMatchObject({ authError: true, code: "E_AUTH_REQUIRED" });
+  // The server's answer to the AUTH command (a Bearer on the upgrade would have been a 401).
+  expect(result.wrongSecret).toEqual({ authError: true, code: "E_AUTH_FAILED", message: "E_AUTH_FAILED AUTH failed" });
   await page.close();
 });
