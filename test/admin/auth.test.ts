@@ -197,6 +197,13 @@ describe("admin UI with auth on", () => {
     expect(await storedToken(page)).toBe(SECRETS.orders);
     expect(calls.filter((c) => c.authorization !== `Bearer ${SECRETS.orders}`).map((c) => c.url)).toEqual(["/identity"]);
 
+    // The identity and log out fit a phone's header.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.waitForTimeout(300);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    expect(await page.locator('#who [data-action="logout"]').isVisible()).toBe(true);
+    await page.screenshot({ path: path.join(SHOTS, "auth-phone-topics.png"), fullPage: true });
+
     // Log out: the form, the token gone, and a reload asks again.
     await page.click('#who [data-action="logout"]');
     await page.waitForSelector(`${LOGIN} input[type="password"]`);
