@@ -72,12 +72,19 @@ export function lookupdHandler(svc: Service, advertised: () => Advertised) {
     };
   };
 
+  /**
+   * The credentials a request to the service carries: the client's own Authorization header if
+   * it sent one (a tool with its own token), else the bridge's --token, else none.
+   */
+  const credentials = (req: IncomingMessage): Record<string, string> =>
+    req.headers.authorization !== undefined ? { Authorization: req.headers.authorization } : svc.headers;
+
   /** A request to the service (GET unless told); null (and a 502 answered) when it cannot be reached. */
-  const upstream = async (res: ServerResponse, pathAndQuery: string, method = "GET"): Promise<Response | null> => {
+  const upstream = async (res: ServerResponse, creds: Record<string, string>, pathAndQuery: string, method = "GET"): Promise<Response | null> => {
     try {
       return await fetch(svc.base + pathAndQuery, {
         method,
-        headers: { ...svc.headers, Accept: "application/vnd.nsq; version=1.0" },
+        headers: { ...creds, Accept: "application/vnd.nsq; version=1.0" },
         signal: AbortSignal.timeout(10_000),
       });
     } catch (e) {
@@ -90,7 +97,7 @@ export function lookupdHandler(svc: Service, advertised: () => Advertised) {
   const passThrough = async (res: ServerResponse, up: Response) => {
     const body = Buffer.from(await up.arrayBuffer());
     const headers: Record<string, string | number> = { "Content-Length": body.length };
-    for (const h of ["content-type", "x-nsq-content-type"]) {
+    for (const h of ["content-type", "x-nsq-content-type", "www-authenticate"]) {
       const v = up.headers.get(h);
       if (v) headers[h] = v;
     }
@@ -99,9 +106,9 @@ export function lookupdHandler(svc: Service, advertised: () => Advertised) {
   };
 
   /** POST to the service, answering as nsqlookupd if it succeeds; its error passed on otherwise. */
-  const write = async (res: ServerResponse, steps: string[]) => {
+  const write = async (res: ServerResponse, creds: Record<string, string>, steps: string[]) => {
     for (const step of steps) {
-      const up = await upstream(res, step, "POST");
+      const up = await upstream(res, creds, step, "POST");
       if (!up) return;
       if (up.status !== 200) return passThrough(res, up);
       await up.arrayBuffer();
@@ -109,19 +116,19 @@ export function lookupdHandler(svc: Service, advertised: () => Advertised) {
     ok(res);
   };
 
-  const writeRoute = async (res: ServerResponse, path: string, q: URLSearchParams) => {
+  const writeRoute = async (res: ServerResponse, creds: Record<string, string>, path: string, q: URLSearchParams) => {
     const topic = q.get("topic");
     const enc = encodeURIComponent;
     switch (path) {
       case "/topic/create":
         if (topic === null) return nsqError(res, 400, "MISSING_ARG_TOPIC");
         if (!isValidName(topic)) return nsqError(res, 400, "INVALID_ARG_TOPIC");
-        return write(res, [`/topic/create?topic=${enc(topic)}`]);
+        return write(res, creds, [`/topic/create?topic=${enc(topic)}`]);
       case "/channel/create": {
         const err = topicChannelError(q);
         if (err) return nsqError(res, 400, err);
         // nsqlookupd registers the topic along with the channel; nsqd's /channel/create needs it.
-        return write(res, [`/topic/create?topic=${enc(topic!)}`, `/channel/create?topic=${enc(topic!)}&channel=${enc(q.get("channel")!)}`]);
+        return write(res, creds, [`/topic/create?topic=${enc(topic!)}`, `/channel/create?topic=${enc(topic!)}&channel=${enc(q.get("channel")!)}`]);
       }
       case "/topic/delete":
         if (topic === null) return nsqError(res, 400, "MISSING_ARG_TOPIC");
@@ -133,7 +140,7 @@ export function lookupdHandler(svc: Service, advertised: () => Advertised) {
       case "/channel/delete": {
         const err = topicChannelError(q);
         if (err) return nsqError(res, 400, err);
-        const up = await upstream(res, `/channels?topic=${enc(topic!)}`);
+        const up = await upstream(res, creds, `/channels?topic=${enc(topic!)}`);
         if (!up) return;
         if (up.status !== 200) return passThrough(res, up);
         const { channels } = (await up.json()) as { channels?: string[] };
@@ -157,7 +164,7 @@ export function lookupdHandler(svc: Service, advertised: () => Advertised) {
     req.resume(); // a body is read and ignored, as nsqlookupd does
     if (method === "POST") {
       try {
-        return await writeRoute(res, path, url.searchParams);
+        return await writeRoute(res, credentials(req), path, url.searchParams);
       } catch (e) {
         if (!res.headersSent) nsqError(res, 502, `BAD_SERVICE_ANSWER ${reason(e)}`);
         else res.destroy();
@@ -165,7 +172,7 @@ export function lookupdHandler(svc: Service, advertised: () => Advertised) {
       }
     }
 
-    const up = await upstream(res, path === "/info" ? "/info" : path + url.search);
+    const up = await upstream(res, credentials(req), path === "/info" ? "/info" : path + url.search);
     if (!up) return;
     try {
       switch (path) {

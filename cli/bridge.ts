@@ -28,6 +28,11 @@ an nsq-edge service unchanged: point them at 127.0.0.1:4150 (nsqd TCP) or 127.0.
   nsqd HTTP        forwarded to the service (skipped when the service itself is on that
                    address, or with --no-http)
 
+Auth: with --token, every WebSocket to URL/ws and every request to the service carries it (an
+HTTP request that has its own Authorization header keeps that one instead). Without --token,
+clients authenticate themselves: a TCP client's AUTH (go-nsq's AuthSecret, nsqjs's authSecret)
+and an HTTP client's Authorization header reach the service unchanged.
+
 options:
 ${serviceHelp}
   --tcp-address HOST:PORT          nsqd TCP listener (default 127.0.0.1:4150; port 0: any)
@@ -100,7 +105,8 @@ export async function main(args: string[]): Promise<number> {
   const serviceIsThere = serviceIsLocal && servicePort === httpAt.port && (isLoopback(httpAt.host) || isWildcard(httpAt.host));
   const forwardHttp = !values["no-http"] && !serviceIsThere;
 
-  await preflight(svc);
+  // /ping only: without --token the clients bring their own credentials, so none is needed here.
+  await preflight(svc, true);
 
   const log = (line: string) => console.error(`nsq-edge bridge: ${line}`);
   const sockets = new Set<net.Socket>();

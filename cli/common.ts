@@ -62,7 +62,8 @@ export function service(values: { url?: string; token?: string }): Service {
   if (u.protocol !== "http:" && u.protocol !== "https:") throw bad();
   if (u.search || u.hash) throw bad("expected http(s)://host[:port][/path], without ? or #");
   const base = `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, "")}`;
-  const token = values.token ?? process.env.NSQ_EDGE_TOKEN ?? undefined;
+  // An empty $NSQ_EDGE_TOKEN (`NSQ_EDGE_TOKEN= nsq-edge ...`) is no token; an empty --token is a mistake.
+  const token = values.token ?? (process.env.NSQ_EDGE_TOKEN || undefined);
   if (token !== undefined && (token === "" || /[\s\x00-\x1f]/.test(token))) throw new UsageError("--token must be non-empty, without spaces or control characters");
   return {
     base,
@@ -100,7 +101,8 @@ export function statusError(svc: Service, what: string, status: number, body: st
  */
 export function socketFailure(svc: Service, e: unknown): string {
   const text = (e as Error)?.message ?? String(e);
-  const m = /Unexpected server response: (\d+)/.exec(text);
+  // ws's own wording, or the client library's when it reports the refused upgrade itself.
+  const m = /(?:Unexpected server response: |WebSocket upgrade to \S+ answered )(\d+)/.exec(text);
   if (m && (m[1] === "401" || m[1] === "403")) return statusError(svc, svc.wsUrl, Number(m[1]), "").message;
   return text;
 }
@@ -120,13 +122,20 @@ export async function request(svc: Service, pathAndQuery: string, init: RequestI
 }
 
 /**
- * GET /ping: the service is there and takes the token. Run before anything else, so that the
- * common failures are one clear line rather than a WebSocket error.
+ * GET /ping: the service is there; then GET /identity (unless `ping` only): it takes the token,
+ * or needs none. Run before anything else, so that the common failures are one clear line
+ * rather than a WebSocket error or an E_AUTH_FIRST. (/ping is open even with auth on, so it
+ * cannot tell a refused token; /identity answers 401 for no or an unknown token when auth is on,
+ * 200 {"auth_required":false} when it is off. A service without /identity is not refused.)
  */
-export async function preflight(svc: Service): Promise<void> {
+export async function preflight(svc: Service, ping = false): Promise<void> {
   const res = await request(svc, "/ping", {}, 5000);
   const body = await res.text().catch(() => "");
   if (res.status !== 200) throw statusError(svc, `${svc.base}/ping`, res.status, body);
+  if (ping) return;
+  const who = await request(svc, "/identity", {}, 5000);
+  const text = await who.text().catch(() => "");
+  if (who.status === 401 || who.status === 403 || who.status === 503) throw statusError(svc, `${svc.base}/identity`, who.status, text);
 }
 
 /** The `ws` WebSocket class with the token on the upgrade request (for the client library). */

@@ -7,13 +7,14 @@ import * as dev from "./dev.js";
 import * as pub from "./pub.js";
 import * as stat from "./stat.js";
 import * as tail from "./tail.js";
+import * as token from "./token.js";
 
 interface Subcommand {
   help: string;
   main(args: string[]): Promise<number>;
 }
 
-const commands: Record<string, Subcommand> = { bridge, pub, tail, stat, dev };
+const commands: Record<string, Subcommand> = { bridge, pub, tail, stat, token, dev };
 
 const help = `usage: nsq-edge <command> [options]
 
@@ -23,6 +24,7 @@ commands:
   pub      publish messages (arguments, or lines of standard input)
   tail     print a topic's messages as they arrive
   stat     a topic/channel's rates and depths, every interval (like nsq_stat)
+  token    token create: a new secret and its AUTH_TOKENS entry (built-in tokens)
   dev      start the local service (same as npm start)
 
 Every command takes --help. The service is --url (default: $NSQ_EDGE_URL or

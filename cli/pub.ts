@@ -1,7 +1,7 @@
 // `nsq-edge pub <topic> [message...]`: each argument is a message; with none, each line of
 // standard input is (as to_nsq: split on newlines, empty lines skipped), sent with MPUB in
 // batches. Exit 0 once every message is stored (the server's OK), 1 if any publish failed.
-import { Producer, type NsqError } from "../client/src/index.js";
+import { NsqError, Producer } from "../client/src/index.js";
 import { isValidName } from "../src/protocol/names.js";
 import { CommandError, UsageError, integer, parse, preflight, service, serviceHelp, serviceOptions, socketFailure, webSocketClass, type Service } from "./common.js";
 
@@ -65,11 +65,14 @@ export async function main(args: string[]): Promise<number> {
 }
 
 function publishFailure(svc: Service, e: unknown): string {
-  const err = e as NsqError & { cause?: unknown };
-  if (err?.name === "NsqError") return `the service refused the publish: ${err.message}`;
-  if (err?.cause && (err.cause as NsqError).name === "NsqError") return `the service refused the publish: ${(err.cause as NsqError).message}`;
+  // A refused upgrade first: the library may report it as one of its auth errors (an NsqError).
   const why = socketFailure(svc, e);
-  return why.startsWith("the service") ? why : `publish failed: ${why}`;
+  if (why.startsWith("the service")) return why;
+  // instanceof, not the name: the library's subclasses (its auth errors) are refusals too.
+  if (e instanceof NsqError) return `the service refused the publish: ${e.message}`;
+  const cause = (e as { cause?: unknown })?.cause;
+  if (cause instanceof NsqError) return `the service refused the publish: ${cause.message}`;
+  return `publish failed: ${why}`;
 }
 
 /** Reads standard input, splits it into messages and publishes them in batches. */

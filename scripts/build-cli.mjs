@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const outfile = path.join(root, "dist", "cli", "nsq-edge.mjs");
 /** What the bundle is made of: a change to any file under these makes it stale. */
-export const sources = ["cli", "client/src", "src/protocol", "package.json"].map((p) => path.join(root, p));
+export const sources = ["cli", "client/src", "src/protocol", "src/auth", "package.json"].map((p) => path.join(root, p));
 
 /** The newest modification time of the sources, in ms. */
 export function sourcesMtime() {
