@@ -13,6 +13,8 @@ export interface ConnectionAuth {
   state: AuthState | null;
   /** The upgrade carried a Bearer secret, which counts as an AUTH made: IDENTIFY requires none. */
   readonly fromUpgrade: boolean;
+  /** An AUTH command succeeded on this connection. */
+  authed?: boolean;
 }
 
 /** Thrown by a check that found the answer expired: the session asks again, then runs the command again. */
@@ -36,9 +38,13 @@ export function checkAuth(auth: ConnectionAuth, now: number, verb: string, topic
     throw fatal("E_UNAUTHORIZED", `AUTH failed for ${verb} on ${goQuote(topic)} ${goQuote(channel)}`);
 }
 
-/** What AUTH may not do before it asks (after its body is read, as in nsqd). */
+/**
+ * What AUTH may not do before it asks (after its body is read, as in nsqd). One AUTH may follow
+ * an upgrade's Bearer and take its place: a client behind `nsq-edge bridge --token` that brings
+ * its own secret (nsqjs sends AUTH whenever it has one, whatever IDENTIFY said) is that identity.
+ */
 export function checkAuthCommand(auth: ConnectionAuth) {
-  if (hasAuthorizations(auth.state)) throw fatal("E_INVALID", "AUTH already set");
+  if (hasAuthorizations(auth.state) && (auth.authed || !auth.fromUpgrade)) throw fatal("E_INVALID", "AUTH already set");
   if (!auth.enabled) throw fatal("E_AUTH_DISABLED", "AUTH disabled");
 }
 

@@ -227,6 +227,7 @@ export class V2Session implements Client {
       if (answer instanceof ProtocolError) this.responses.fill(slot, errorFrame(answer.message), true);
       else {
         this.secret = secret;
+        this.auth.authed = true;
         this.responses.fill(slot, answer);
       }
       this.flush();

@@ -225,6 +225,13 @@ describe("arguments, in nsqd's order", () => {
       expect(c.asked).toEqual(["authenticate s3cret"]);
       const done = authOn(billing());
       expect(error(done, cmd("AUTH", "s3cret"))).toBe("fatal: E_INVALID AUTH already set");
+      // After an upgrade's Bearer, one AUTH may take its place (a client behind a bridge with --token).
+      const bridged = authOn(billing());
+      bridged.auth = { enabled: true, state: billing(), fromUpgrade: true };
+      expect(exec(bridged, cmd("AUTH", "own"))).toBeNull();
+      expect(bridged.asked).toEqual(["authenticate own"]);
+      bridged.auth.authed = true;
+      expect(error(bridged, cmd("AUTH", "again"))).toBe("fatal: E_INVALID AUTH already set");
     });
 
     it("a refused topic or channel: E_UNAUTHORIZED, with nsqd's text", () => {

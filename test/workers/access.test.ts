@@ -276,14 +276,22 @@ describe("V2 with auth on, as nsqd", () => {
     expect(await pub.error()).toBe('E_UNAUTHORIZED AUTH failed for MPUB on "orders" ""');
   });
 
-  it("a Bearer on the upgrade counts as AUTH: no auth_required, no AUTH needed; an unknown one is refused", async () => {
+  it("a Bearer on the upgrade counts as AUTH: no auth_required, no AUTH needed, one AUTH may replace it; an unknown one is refused", async () => {
     await setUp();
     const c = await open("right");
     expect((await identifyAnswer(c)).auth_required).toBe(false);
     c.send(cmd.pub("orders", "x"));
     expect(await c.response()).toBe("OK");
-    c.send(cmd.auth(SECRETS.right));
-    expect(await c.error()).toBe("E_INVALID AUTH already set");
+    // The client's own AUTH takes the header's place (a bridge with --token, a client with its own
+    // secret); a second one is refused, as in nsqd.
+    c.send(cmd.auth(SECRETS.sub));
+    expect(JSON.parse(await c.response()).identity).toBe("sub");
+    c.send(cmd.pub("orders", "y"));
+    expect(await c.error()).toBe('E_UNAUTHORIZED AUTH failed for PUB on "orders" ""');
+    const twice = await open("right");
+    twice.send(cmd.auth(SECRETS.pub), cmd.auth(SECRETS.pub));
+    await twice.response();
+    expect(await twice.error()).toBe("E_INVALID AUTH already set");
     const res = await Promise.resolve(
       app.fetch(new Request("http://nsq.test/ws", { headers: { Upgrade: "websocket", Authorization: "Bearer nope" } }), authEnv, ctx),
     );
