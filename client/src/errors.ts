@@ -61,11 +61,11 @@ export function serverError(text: string): NsqError {
 
 /**
  * An HTTP request (the WebSocket upgrade, /lookup) refused for its credentials: 403 is
- * E_UNAUTHORIZED; 401 is E_AUTH_FAILED when a secret was sent, else E_AUTH_REQUIRED.
+ * E_UNAUTHORIZED; 401 is E_AUTH_FAILED when a secret was given, else E_AUTH_REQUIRED.
  * `body` is the service's answer, e.g. {"message":"UNAUTHORIZED"}, shown as it is.
  */
 export function refusedError(what: string, status: 401 | 403, body: string, withSecret: boolean): AuthError {
-  const answer = `${what} answered ${status}${body ? ` ${body.slice(0, 300)}` : ""}`;
+  const answer = `${what} answered ${status}${body ? ` ${body.slice(0, 500)}` : ""}`;
   if (status === 403) return new AuthError(`E_UNAUTHORIZED ${answer}`);
   return withSecret
     ? new AuthError(`E_AUTH_FAILED ${answer}: the service does not accept the authSecret`)

@@ -9,6 +9,8 @@
 //   const consumer = new Consumer("orders", "billing", { url: "https://nsq.example.com", maxInFlight: 10 });
 //   consumer.on("message", async (msg) => console.log(msg.json()));   // resolve → FIN, throw → REQ
 //   // or: for await (const msg of consumer) { ... }                    // FIN when the loop goes on
+//
+//   // With auth on: { authSecret } in either's options (a Bearer header where the runtime can send one, else AUTH).
 export { Producer, type ProducerOptions, type Body } from "./producer.js";
 export { Consumer, type ConsumerOptions, type ConsumerEvents, type ConsumerStats, type Handler } from "./consumer.js";
 export { Message } from "./message.js";

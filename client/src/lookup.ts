@@ -60,7 +60,7 @@ export async function lookup(serviceUrl: string, topic: string, fetchFn: FetchLi
     throw new ConnectionError(`lookup ${url} failed: ${errorText(e)}`, e);
   }
   if (res.status === 401 || res.status === 403)
-    throw refusedError(`lookup ${url}`, res.status, await res.text().catch(() => ""), "Authorization" in auth);
+    throw refusedError(`lookup ${url}`, res.status, await res.text().catch(() => ""), !!authSecret);
   if (res.status === 404) {
     const text = await res.text().catch(() => "");
     if (text.includes("TOPIC_NOT_FOUND")) return null;

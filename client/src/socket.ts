@@ -126,7 +126,6 @@ export async function openSocket(url: string, opts: TransportOptions): Promise<S
     }, timeoutMs);
   });
   const headers = authHeaders(opts.authSecret);
-  const withSecret = "Authorization" in headers;
   const open = async () => {
     if (opts.connect) {
       socket = await opts.connect(url);
@@ -134,17 +133,17 @@ export async function openSocket(url: string, opts: TransportOptions): Promise<S
       const fetchFn = opts.fetch ?? ((u, init) => (globalThis as unknown as { fetch: FetchLike }).fetch(u, init));
       const res = await fetchFn(httpUrl(url), { headers: { Upgrade: "websocket", ...headers } });
       const ws = res.webSocket;
-      if (!ws) throw upgradeRefused(url, res.status, await res.text().catch(() => ""), withSecret);
+      if (!ws) throw upgradeRefused(url, res.status, await res.text().catch(() => ""), !!opts.authSecret);
       ws.accept();
       socket = ws;
     } else {
       // `ws` takes headers in its options (its second argument); a standard WebSocket cannot.
-      const withHeaders = withSecret && !opts.WebSocket && isNode() ? await importWs().catch(() => null) : null;
-      if (withHeaders) socket = new (withHeaders as unknown as new (url: string, options: object) => SocketLike)(url, { headers });
+      const wsForHeaders = "Authorization" in headers && !opts.WebSocket && isNode() ? await importWs().catch(() => null) : null;
+      if (wsForHeaders) socket = new (wsForHeaders as unknown as new (url: string, options: object) => SocketLike)(url, { headers });
       else socket = new (await webSocketClass(opts))(url);
     }
     socket.binaryType = "arraybuffer";
-    if (socket.readyState !== OPEN) await waitOpen(socket, url, withSecret);
+    if (socket.readyState !== OPEN) await waitOpen(socket, url, !!opts.authSecret);
     return socket;
   };
   try {
