@@ -1,8 +1,8 @@
 // One V2 connection over a WebSocket: the magic and IDENTIFY, AUTH when IDENTIFY answers
 // auth_required (as go-nsq: `authSecret` as its body; without one the connection fails with
 // E_AUTH_REQUIRED), framing in both directions, heartbeats (answered with NOP; a silent server
-// is dropped), the queue of commands waiting for their response, and coalescing: whatever is written in one turn of the event loop leaves
-// as one WebSocket message.
+// is dropped), the queue of commands waiting for their response, and coalescing: whatever is
+// written in one turn of the event loop leaves as one WebSocket message.
 import * as cmd from "../../src/protocol/commands.js";
 import { FRAME_ERROR, FRAME_MESSAGE, FRAME_RESPONSE, FrameReader, decodeMessage, type MessageFrame } from "../../src/protocol/frames.js";
 import { AuthError, ConnectionError, serverError, type NsqError } from "./errors.js";
