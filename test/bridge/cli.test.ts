@@ -96,7 +96,7 @@ describe("--help and usage errors", () => {
       status = 503;
       const tail = await cli(["tail", "t", "--url", base]);
       expect(tail.code).toBe(1);
-      expect(tail.stderr).toMatch(/^nsq-edge tail: cannot subscribe to t\/tail\d{6}#ephemeral: cannot connect to ws:\/\/\S+\/ws: Unexpected server response: 503\n$/);
+      expect(tail.stderr).toMatch(/^nsq-edge tail: cannot subscribe to t\/tail\d{6}#ephemeral: ws:\/\/\S+\/ws answered 503 to a WebSocket upgrade\n$/);
     } finally {
       half.close();
     }
