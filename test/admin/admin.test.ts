@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chromium, type Browser, type Page } from "playwright-core";
 import type { ChannelStats, Stats } from "../../src/stats";
 import { Service } from "../e2e/service";
+import { waitText } from "./page";
 import { chromiumPath } from "../helpers/chromium.mjs";
 import { cmd, text, type TestClient } from "../helpers/v2client";
 
@@ -57,23 +58,6 @@ async function open(urlPath: string, viewport = DESKTOP): Promise<Page> {
 
 const errorsOf = (page: Page): string[] => (page as any).errors;
 
-/** Waits until the element's text (trimmed) matches. */
-async function waitText(page: Page, selector: string, expected: string | RegExp, timeout = 10_000) {
-  const pattern = typeof expected === "string" ? `^${expected.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$` : expected.source;
-  try {
-    await page.waitForFunction(
-      ([sel, re]) => {
-        const el = document.querySelector(sel);
-        return !!el && new RegExp(re).test((el.textContent ?? "").trim());
-      },
-      [selector, pattern] as const,
-      { timeout },
-    );
-  } catch (e) {
-    const now = await page.locator(selector).first().textContent({ timeout: 100 }).catch(() => "(absent)");
-    throw new Error(`${selector}: expected ${expected}, have ${JSON.stringify(now)}\n${e}`);
-  }
-}
 
 async function gone(page: Page, selector: string, timeout = 10_000) {
   await page.waitForSelector(selector, { state: "detached", timeout });

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chromium, type Browser, type Page } from "playwright-core";
 import type { Stats } from "../../src/stats";
 import { Service } from "../e2e/service";
+import { waitText } from "./page";
 import { chromiumPath } from "../helpers/chromium.mjs";
 
 const CHROMIUM = chromiumPath();
@@ -78,22 +79,6 @@ async function open(urlPath = "/admin/"): Promise<Opened> {
   return opened;
 }
 
-async function waitText(page: Page, selector: string, expected: string | RegExp, timeout = 10_000) {
-  const pattern = typeof expected === "string" ? `^${expected.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$` : expected.source;
-  try {
-    await page.waitForFunction(
-      ([sel, re]) => {
-        const el = document.querySelector(sel);
-        return !!el && new RegExp(re).test((el.textContent ?? "").trim());
-      },
-      [selector, pattern] as const,
-      { timeout },
-    );
-  } catch (e) {
-    const now = await page.locator(selector).first().textContent({ timeout: 100 }).catch(() => "(absent)");
-    throw new Error(`${selector}: expected ${expected}, have ${JSON.stringify(now)}\n${e}`);
-  }
-}
 
 const LOGIN = '[data-form="login"]';
 
