@@ -89,8 +89,8 @@ const busy = (host, port, flag) =>
  * Starts the service: the vars checked by src/config.ts's rules, the state directory locked
  * for this process (scripts/data-lock.mjs), the Worker built and served.
  */
-export async function start({ port, host, data, vars = {}, inspectorPort }) {
-  const [{ Miniflare, Log, LogLevel, PLUGINS }, { unstable_getMiniflareWorkerOptions }, { validateVars }] = await Promise.all([
+export async function start({ port, host, data, vars = {}, inspectorPort, openUnlessConfigured = false }) {
+  const [{ Miniflare, Log, LogLevel, PLUGINS }, { unstable_getMiniflareWorkerOptions }, { validateVars, parseVars }] = await Promise.all([
     import("miniflare"),
     import("wrangler"),
     loadConfig(),
@@ -100,6 +100,10 @@ export async function start({ port, host, data, vars = {}, inspectorPort }) {
   const inToml = validateVars(workerOptions.bindings ?? {});
   if (inToml.length) throw new UsageError(`wrangler.toml [vars]: ${inToml.join("; ")}`);
   const bindings = { ...workerOptions.bindings, ...vars };
+  // Local serving is open unless auth is configured (wrangler.toml, .dev.vars or --var), as nsqd
+  // without --auth-http-address; an explicit AUTH (e.g. --var AUTH=on) is left as given.
+  const openedByDefault = openUnlessConfigured && bindings.AUTH === undefined && parseVars(bindings).auth.mode === "unconfigured";
+  if (openedByDefault) bindings.AUTH = "off";
   const problems = validateVars(bindings);
   if (problems.length) throw new UsageError(`--var ${problems.join("; ")}`);
 
@@ -142,7 +146,7 @@ export async function start({ port, host, data, vars = {}, inspectorPort }) {
   // workerd holds the directory too: if this process is killed alone, workerd may live on.
   lock.recordWorkerd();
   const url = new URL(`http://${hostPort(host, port)}/`);
-  return { mf, url, lock };
+  return { mf, url, lock, auth: authLine(bindings, parseVars(bindings).auth.mode, openedByDefault) };
 }
 
 const OPTIONS = {
@@ -227,19 +231,16 @@ function readDevVars(file, names) {
   return vars;
 }
 
-/**
- * Local serving is open unless auth is configured (as nsqd without --auth-http-address), so
- * AUTH=off is added when nothing about auth was given; `--var AUTH=on` serves as a deploy of the
- * repository does. Returns the line that says which it is.
- */
-function localAuth(vars) {
-  const configured = ["AUTH_TOKENS", "AUTH_HTTP_ADDRESS"].filter((n) => (vars[n] ?? "").trim() !== "");
-  if (configured.length) return `auth: on (${configured.join(" and ")}); clients need a token (Authorization: Bearer, or AUTH)`;
-  if (vars.AUTH === undefined) {
-    vars.AUTH = "off";
-    return "auth: off (local development; configure AUTH_TOKENS or AUTH_HTTP_ADDRESS to turn it on, see README \"Access control\")";
+/** What `npm start` says about auth in its first lines. */
+function authLine(bindings, mode, openedByDefault) {
+  if (mode === "on") {
+    const sources = ["AUTH_TOKENS", "AUTH_HTTP_ADDRESS"].filter((n) => String(bindings[n] ?? "").trim() !== "");
+    return `auth: on (${sources.join(" and ")}); clients need a token (Authorization: Bearer, or AUTH)`;
   }
-  if (String(vars.AUTH).trim().toLowerCase() === "off") return "auth: off (AUTH=off)";
+  if (mode === "off")
+    return openedByDefault
+      ? 'auth: off (local development; configure AUTH_TOKENS or AUTH_HTTP_ADDRESS to turn it on, see README "Access control")'
+      : "auth: off (AUTH=off)";
   return "auth: on but not configured: every path but /ping and /info answers 401, as a deploy without AUTH_TOKENS or AUTH_HTTP_ADDRESS does";
 }
 
@@ -282,9 +283,7 @@ async function main() {
   const { KNOWN_VARS } = await loadConfig();
   // .dev.vars first (wrangler's local secrets file, never committed), then --var over it.
   const vars = { ...readDevVars(path.join(root, ".dev.vars"), KNOWN_VARS), ...parseVarFlags(args.var, KNOWN_VARS) };
-  const auth = localAuth(vars);
-
-  const { mf, url, lock } = await start({ port, host, data, vars, inspectorPort });
+  const { mf, url, lock, auth } = await start({ port, host, data, vars, inspectorPort, openUnlessConfigured: true });
   console.log(`nsq-edge listening on ${url.href.replace(/\/$/, "")} (HTTP API; V2 protocol over WebSocket at /ws; admin UI at /admin/)\n${auth}`);
   console.log(`state in ${path.relative(process.cwd(), path.resolve(data)) || "."}`);
 
