@@ -31,20 +31,20 @@ export class Authenticator {
 
   /** nsqd's AUTH: never a kept answer. */
   async authenticate(secret: string, remoteIp: string): Promise<AuthResult> {
-    return this.ask(secret, await sha256(secret), remoteIp);
+    return this.token(await sha256(secret)) ?? this.askServers(secret, remoteIp);
   }
 
   /** The same, with an auth server's answer reused until its ttl ends. */
   async cached(secret: string, remoteIp: string): Promise<AuthResult> {
     const digest = await sha256(secret);
     // (Tokens need no table: their lookup is the digest and a comparison.)
-    const token = this.settings.tokens && lookupToken(this.settings.tokens, digest);
-    if (token) return { state: token };
+    const token = this.token(digest);
+    if (token) return token;
     const key = `${toHex(digest)} ${remoteIp}`;
     const hit = this.cache.get(key);
     if (hit && hit.expires >= this.deps.now()) return { state: hit };
     this.cache.delete(key);
-    const r = await this.ask(secret, digest, remoteIp);
+    const r = await this.askServers(secret, remoteIp);
     if ("state" in r) {
       if (this.cache.size >= CACHE_LIMIT) this.cache.delete(this.cache.keys().next().value!);
       this.cache.set(key, r.state);
@@ -52,9 +52,12 @@ export class Authenticator {
     return r;
   }
 
-  private async ask(secret: string, digest: Uint8Array, remoteIp: string): Promise<AuthResult> {
-    const token = this.settings.tokens && lookupToken(this.settings.tokens, digest);
-    if (token) return { state: token };
+  private token(digest: Uint8Array): AuthResult | null {
+    const state = this.settings.tokens && lookupToken(this.settings.tokens, digest);
+    return state ? { state } : null;
+  }
+
+  private async askServers(secret: string, remoteIp: string): Promise<AuthResult> {
     if (this.settings.addresses.length === 0) return { error: "unknown token", status: 401 };
     const r = await queryAnyAuthd(this.authd, remoteIp, secret);
     return "state" in r ? r : { error: r.error, status: r.answered ? 401 : 503 };

@@ -93,9 +93,6 @@ export function translate(pattern: string): { source: string; flags: string } {
         throw new PatternError(`invalid repeat count: ${rep[0]}`);
       out += ch;
       i++;
-    } else if (ch === "/") {
-      out += "\\/";
-      i++;
     } else {
       out += ch;
       i++;

@@ -49,13 +49,13 @@ export function bearer(req: Request): string | null {
 /** The client's IP as the auth server's remote_ip: src/protocol/remote-address.ts says what is trusted. */
 export const remoteIp = (req: Request) => hostOf(remoteAddress(req));
 
-/** The identity of the request's Bearer secret, or the refusal to answer with. */
-export async function identify(req: Request, env: Env): Promise<AuthState | Response> {
-  const secret = bearer(req);
+/** The identity of a request's Bearer secret (see bearer()), or the refusal to answer with. */
+async function identify(secret: string | null, req: Request, env: Env): Promise<AuthState | Response> {
   if (!secret) return refusal(401);
-  const r: AuthResult = await authenticatorOf(env).cached(secret, remoteIp(req));
+  const ip = remoteIp(req);
+  const r: AuthResult = await authenticatorOf(env).cached(secret, ip);
   if ("error" in r) {
-    console.warn(`auth: refused a request from ${remoteIp(req)}: ${r.error}`);
+    console.warn(`auth: refused a request from ${ip}: ${r.error}`);
     return refusal(r.status);
   }
   return hasAuthorizations(r.state) ? r.state : refusal(401);
@@ -82,11 +82,12 @@ export function guard(access: Access): MiddlewareHandler<{ Bindings: Env }> {
     if (mode === "off") return next();
     if (mode === "unconfigured") return refusal(401, HOW_TO_CONFIGURE);
     if (access === "page") return next();
-    if (access === "session" && bearer(c.req.raw) === "") return next();
-    const who = await identify(c.req.raw, c.env);
+    const secret = bearer(c.req.raw);
+    if (access === "session" && secret === "") return next();
+    const who = await identify(secret, c.req.raw, c.env);
     if (who instanceof Response) return who;
     if (access === "session") {
-      sessions.set(c.req.raw, { state: who, secret: bearer(c.req.raw)! });
+      sessions.set(c.req.raw, { state: who, secret: secret! });
       return next();
     }
     if (access === "read") {
@@ -95,7 +96,7 @@ export function guard(access: Access): MiddlewareHandler<{ Bindings: Env }> {
     }
     const q = query(c);
     const topic = q.get("topic");
-    if (topic === undefined || !isValidName(topic) && access === "publish") return next();
+    if (topic === undefined || (!isValidName(topic) && access === "publish")) return next();
     if (access === "publish") return isAllowed(who, topic, "") ? next() : refusal(403);
     const channel = c.req.path.startsWith("/channel/") ? q.get("channel") : undefined;
     if (c.req.path.startsWith("/channel/") && (channel === undefined || !isValidName(channel))) return next();

@@ -68,7 +68,7 @@ function info(c: C) {
 }
 
 /** nsqd's getTopicFromQuery: MISSING_ARG_TOPIC, INVALID_TOPIC. */
-function topicParam(q: Map<string, string>): string {
+function topicParam(q: ReadonlyMap<string, string>): string {
   const topic = q.get("topic");
   if (topic === undefined) throw new HttpError(400, "MISSING_ARG_TOPIC");
   if (!isValidName(topic)) throw new HttpError(400, "INVALID_TOPIC");

@@ -29,12 +29,21 @@ export const goJson = (data: unknown) =>
 
 export const nsqJson = (data: unknown) => new Response(goJson(data), { headers: { ...NSQ, "Content-Type": JSON_TYPE } });
 
+const parsed = new WeakMap<Request, ReadonlyMap<string, string>>();
+
 /**
  * The query string as Go's url.ParseQuery reads it: the first value of each key, and an error
- * (→ 400 INVALID_REQUEST) for a ';' or a bad %-escape.
+ * (→ 400 INVALID_REQUEST) for a ';' or a bad %-escape. Parsed once per request (the auth guard
+ * and the route both read it).
  */
-export function query(c: Context): Map<string, string> {
-  const url = new URL(c.req.url);
+export function query(c: Context): ReadonlyMap<string, string> {
+  let q = parsed.get(c.req.raw);
+  if (!q) parsed.set(c.req.raw, (q = parseQuery(c.req.url)));
+  return q;
+}
+
+function parseQuery(href: string): Map<string, string> {
+  const url = new URL(href);
   const raw = url.search.slice(1);
   const out = new Map<string, string>();
   if (raw === "") return out;

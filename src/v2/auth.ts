@@ -48,9 +48,12 @@ export function checkAuthCommand(auth: ConnectionAuth) {
   if (!auth.enabled) throw fatal("E_AUTH_DISABLED", "AUTH disabled");
 }
 
+/** An auth server that could not be asked, or refused: the reason is logged, never sent (as nsqd). */
+export const AUTH_FAILED = fatal("E_AUTH_FAILED", "AUTH failed");
+
 /** The answer to AUTH once asked: nsqd's JSON, or E_AUTH_FAILED / E_UNAUTHORIZED (fatal). */
 export function authAnswer(state: AuthState | null): Uint8Array | ProtocolError {
-  if (state === null) return fatal("E_AUTH_FAILED", "AUTH failed");
+  if (state === null) return AUTH_FAILED;
   if (!hasAuthorizations(state)) return fatal("E_UNAUTHORIZED", "AUTH no authorizations found");
   return responseFrame(
     JSON.stringify({ identity: state.identity, identity_url: state.identityUrl, permission_count: state.authorizations.length }),

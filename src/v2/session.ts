@@ -6,13 +6,13 @@
 import type { AuthState } from "../auth/authorizations";
 import type { Config, Env } from "../config";
 import { authenticatorOf } from "../auth/worker";
-import { fatal, ProtocolError } from "../protocol/errors";
+import { ProtocolError } from "../protocol/errors";
 import { errorFrame, responseFrame, sendChunked } from "../protocol/frames";
 import { encodeLink, linkRequest, type LinkCommand } from "../protocol/link";
 import { BadMagicError, type Command, ParseError, V2Parser } from "../protocol/parser";
 import { hostOf } from "../protocol/remote-address";
 import { channelStub, topicStub } from "../stubs";
-import { AuthExpired, authAnswer, type ConnectionAuth } from "./auth";
+import { AUTH_FAILED, AuthExpired, authAnswer, type ConnectionAuth } from "./auth";
 import { Heartbeats, type IntervalTimer } from "./heartbeats";
 import { initialSettings, type Settings } from "./identify";
 import { Publisher, type Pending } from "./publishing";
@@ -237,7 +237,7 @@ export class V2Session implements Client {
 
   private reauthenticate() {
     this.ask(this.secret).then((state) => {
-      if (state === null) this.responses.add(errorFrame(fatal("E_AUTH_FAILED", "AUTH failed").message), true);
+      if (state === null) this.responses.add(errorFrame(AUTH_FAILED.message), true);
       this.flush();
       this.resume();
     });

@@ -1,7 +1,7 @@
 // What SUB needs besides the channel's object: the ClientInfo the channel keeps for /stats and
 // deadlines, and nsqd's retry when the channel goes away under the join. Pure: the join, the
 // wait and the clock come in.
-import type { AuthState } from "../auth/authorizations";
+import { hasAuthorizations, type AuthState } from "../auth/authorizations";
 import type { ClientInfo } from "../protocol/link";
 import type { Settings } from "./identify";
 
@@ -18,7 +18,7 @@ export function clientInfo(s: Settings, remoteAddress: string, nowMs: number, au
     deflate: false,
     snappy: false,
     tls: false,
-    authed: auth !== null && auth.authorizations.length > 0,
+    authed: hasAuthorizations(auth),
     auth_identity: auth?.identity ?? "",
     auth_identity_url: auth?.identityUrl ?? "",
   };
