@@ -29,7 +29,9 @@ const goQuote = (s: string) => JSON.stringify(s);
 export function checkAuth(auth: ConnectionAuth, now: number, verb: string, topic: string, channel: string, lineOnly = false) {
   if (!auth.enabled) return;
   const state = auth.state;
-  if (!hasAuthorizations(state)) throw fatal("E_AUTH_FIRST", `AUTH required before ${verb}`);
+  // nsqd asks "AUTH made?" of the answer it had before any re-ask, which had authorizations (an
+  // AUTH without any is refused): an expired answer re-asked into none is E_UNAUTHORIZED below.
+  if (state === null) throw fatal("E_AUTH_FIRST", `AUTH required before ${verb}`);
   if (isExpired(state, now)) {
     if (lineOnly) return;
     throw new AuthExpired();

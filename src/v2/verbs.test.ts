@@ -244,6 +244,12 @@ describe("arguments, in nsqd's order", () => {
       expect(c.asked).toEqual(["PUB orders 0 1", "subscribe orders billing"]);
     });
 
+    it("an answer re-asked into no authorizations: E_UNAUTHORIZED, as nsqd (not E_AUTH_FIRST)", () => {
+      const c = authOn(answer(60, []));
+      expect(error(c, cmd("PUB orders", "x"))).toBe('fatal: E_UNAUTHORIZED AUTH failed for PUB on "orders" ""');
+      expect(error(c, cmd("SUB orders billing"))).toBe('fatal: E_UNAUTHORIZED AUTH failed for SUB on "orders" "billing"');
+    });
+
     it("an expired answer is asked again before the command runs (not on a line alone)", () => {
       const c = authOn(billing());
       c.clock = 60_001;
