@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { InFlightTable, NOT_IN_FLIGHT, NOT_OWNER, type InFlight } from "./in-flight";
 
 const entry = <O>(id: number, owner: O, deadline: number, deliveredAt = 0): InFlight<O> => ({
-  id, owner, attempts: 1, deliveredAt, deadline, seg: null, index: 0, slot: -1,
+  id, owner, attempts: 1, deliveredAt, deadline, seg: null, index: 0,
 });
 
 /** A deterministic shuffle (no Math.random in tests either). */
@@ -100,6 +100,38 @@ describe("the in-flight table", () => {
     expect(t.take("a", 0)).toBe(NOT_IN_FLIGHT);
     expect(t.expire(100_000).map((m) => m.id)).toEqual([999]);
     expect(t.nextDeadline()).toBe(Infinity);
+  });
+
+  it("mixes in-order deliveries with out-of-order ones (a shorter msg_timeout), expiring all in deadline order", () => {
+    const t = new InFlightTable<string>(1e9);
+    // Consumer a: 60 s timeouts, delivered in order; consumer b: 10 s, delivered in between.
+    for (let i = 0; i < 100; i++) t.add(entry(i, i % 4 === 3 ? "b" : "a", i % 4 === 3 ? 10_000 + i : 60_000 + i));
+    const order = t.expire(Infinity).map((m) => m.deadline);
+    expect(order).toEqual([...order].sort((x, y) => x - y));
+    expect(order).toHaveLength(100);
+  });
+
+  it("a deadline touched away and back is expired once", () => {
+    const t = new InFlightTable<string>(1e9);
+    t.add(entry(1, "a", 100));
+    t.add(entry(2, "a", 200));
+    t.touch("a", 1, 300);
+    t.touch("a", 1, 100);
+    expect(t.nextDeadline()).toBe(100);
+    expect(t.expire(150).map((m) => m.id)).toEqual([1]);
+    expect(t.expire(Infinity).map((m) => m.id)).toEqual([2]);
+  });
+
+  it("stays right through many deliveries and FINs in delivery order (compactions)", () => {
+    const t = new InFlightTable<string>(1e9);
+    let next = 0;
+    for (let round = 0; round < 200; round++) {
+      for (let i = 0; i < 500; i++, next++) t.add(entry(next, "a", next));
+      // FIN all but every 97th of what is in flight, oldest first.
+      for (let id = next - 500; id < next; id++) if (id % 97 !== 0) t.take("a", id);
+    }
+    const left = t.expire(Infinity).map((m) => m.id);
+    expect(left).toEqual(Array.from({ length: next }, (_, i) => i).filter((i) => i % 97 === 0));
   });
 
   it("clears", () => {

@@ -312,7 +312,7 @@ export class ChannelQueue<C> {
     const deadline = now + c.info.msg_timeout;
     for (let i = from; i < to; i++) {
       const m = list[i];
-      this.inFlight.add({ id: m.id, owner: c, attempts: m.attempts + 1, deliveredAt: now, deadline, seg: m.seg, index: m.index, slot: -1 });
+      this.inFlight.add({ id: m.id, owner: c, attempts: m.attempts + 1, deliveredAt: now, deadline, seg: m.seg, index: m.index });
     }
     c.inFlight += to - from;
     c.messageCount += to - from;
