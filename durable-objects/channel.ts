@@ -234,7 +234,7 @@ export class ChannelObject extends DurableObject<Env> implements ChannelRpc {
     let offset = 0;
     for (let i = from; i < to; i++) {
       const m = msgs[i];
-      offset = writeMessageFrame(out, offset, m.ts, m.attempts + 1, m.hex, m.body);
+      offset = writeMessageFrame(out, offset, m.ts, m.attempts + 1, m.id, m.body);
     }
     try {
       sendChunked(ws, out);

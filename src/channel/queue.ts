@@ -8,7 +8,6 @@
 // set is memory, rebuilt as "everything stored is ready" after a restart, so a message is either
 // FINished or delivered again. Requeued and deferred messages are rows of their own with a due time.
 import type { ChannelStats } from "../stats";
-import { hexId } from "../message";
 import { unpackSegment, type Segment } from "../segment";
 import { clientStats, type Consumer } from "./consumer";
 import { ACK_DELAY_MS, DoneBits, type Place } from "./done-bits";
@@ -325,7 +324,7 @@ export class ChannelQueue<C> {
       const ids: number[] = [];
       for (const [id, ts, attempts, body] of this.store.dueRows(now, n)) {
         ids.push(id);
-        out.push({ id, hex: hexId(id), ts, attempts, body: new Uint8Array(body), seg: null, index: 0 });
+        out.push({ id, ts, attempts, body: new Uint8Array(body), seg: null, index: 0 });
       }
       this.store.claimRows(ids);
       if (out.length < n) this.nextDue = this.store.minDue();

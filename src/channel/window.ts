@@ -1,14 +1,11 @@
 // The ready window: fresh messages read from stored segments in id order, bounded in count and
 // bytes, so the backlog stays in storage. `cursor` is the last segment read; while `caughtUp`, no
 // segment beyond it is stored and a new push may go straight in.
-import { hexId } from "../message";
 import { unpackSegment } from "../segment";
 import { isDone, segmentState, type Place } from "./done-bits";
 
 export interface Ready extends Place {
   id: number;
-  /** The id as it goes on the wire, computed once. */
-  hex: string;
   ts: number;
   attempts: number;
   body: Uint8Array;
@@ -78,7 +75,7 @@ export class ReadyWindow {
     for (let i = 0; i < seg.count; i++) {
       if (isDone(state, i)) continue;
       const body = seg.bodies[i];
-      this.items.push({ id: seg.ids[i], hex: hexId(seg.ids[i]), ts: seg.ts[i], attempts: 0, body, seg: state, index: i });
+      this.items.push({ id: seg.ids[i], ts: seg.ts[i], attempts: 0, body, seg: state, index: i });
       this.bytes += body.length;
     }
     this.cursor = id;

@@ -34,12 +34,19 @@ let lastView: DataView | null = null;
 let lastMs = -1;
 let lastNs = 0n;
 
+/** Lowercase hex digits, as character codes. */
+const HEX = Array.from("0123456789abcdef", (c) => c.charCodeAt(0));
+
+/**
+ * `id`: the 16 characters of the wire id, or one of our numeric ids (< 2^53), written as its 16
+ * hex digits here rather than made into a string per message first.
+ */
 export function writeMessageFrame(
   out: Uint8Array,
   offset: number,
   timestampMs: number,
   attempts: number,
-  id: string,
+  id: string | number,
   body: Uint8Array,
 ): number {
   if (out !== lastOut) {
@@ -55,7 +62,14 @@ export function writeMessageFrame(
   view.setUint32(offset + 4, FRAME_MESSAGE);
   view.setBigUint64(offset + 8, lastNs);
   view.setUint16(offset + 16, Math.min(attempts, 0xffff));
-  for (let i = 0; i < 16; i++) out[offset + 18 + i] = id.charCodeAt(i);
+  if (typeof id === "number") {
+    let hi = Math.floor(id / 0x100000000);
+    let lo = id >>> 0;
+    for (let i = 15; i >= 8; i--, lo >>>= 4) out[offset + 18 + i] = HEX[lo & 15]!;
+    for (let i = 7; i >= 0; i--, hi >>>= 4) out[offset + 18 + i] = HEX[hi & 15]!;
+  } else {
+    for (let i = 0; i < 16; i++) out[offset + 18 + i] = id.charCodeAt(i);
+  }
   out.set(body, offset + 34);
   return offset + 34 + body.length;
 }
