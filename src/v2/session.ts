@@ -41,9 +41,7 @@ export class V2Session implements Client {
   private link: WebSocket | null = null;
   /** Numbers each link message: workerd may hand a hibernatable socket's messages over out of order. */
   private linkSeq = 0;
-  /** Channel commands issued before the link is open. */
-  private linkBacklog: LinkCommand[] | null = null;
-  /** The channel commands of the read under way: they leave together, in one link message. */
+  /** The channel commands of the read under way (and any issued before the link opened): they leave together, in one link message. */
   private readonly linkOut: LinkCommand[] = [];
   readonly auth: ConnectionAuth;
   /** The secret of the connection's AUTH (or its upgrade's Bearer): an expired answer is asked again with it. */
@@ -161,10 +159,7 @@ export class V2Session implements Client {
 
   /** What the commands run asked for: the channel's commands, the publishes, the answers. */
   private sendQueued() {
-    if (this.linkOut.length) {
-      this.sendLink(this.linkOut);
-      this.linkOut.length = 0;
-    }
+    this.sendLink();
     this.publisher.dispatch();
     this.flush();
   }
@@ -278,7 +273,6 @@ export class V2Session implements Client {
   }
 
   subscribe(topic: string, channel: string) {
-    this.linkBacklog = [];
     const slot = this.responses.reserve();
     this.openLink(topic, channel).then(
       () => {
@@ -319,21 +313,18 @@ export class V2Session implements Client {
     // The channel went away (deleted, or its object restarted): so does this client, as with nsqd.
     link.addEventListener("close", () => this.close());
     link.addEventListener("error", () => this.close());
-    const backlog = this.linkBacklog ?? [];
-    this.linkBacklog = null;
-    if (backlog.length) this.sendLink(backlog);
+    this.sendLink();
   }
 
-  private sendLink(cmds: LinkCommand[]) {
-    if (this.linkBacklog) {
-      for (const c of cmds) this.linkBacklog.push(c);
-      return;
-    }
+  /** The channel commands waiting, in one link message; they wait on while the link is not open yet. */
+  private sendLink() {
+    if (!this.link || this.linkOut.length === 0) return;
     try {
-      this.link?.send(encodeLink(this.linkSeq++, cmds));
+      this.link.send(encodeLink(this.linkSeq++, this.linkOut));
     } catch {
       this.close();
     }
+    this.linkOut.length = 0;
   }
 }
 
