@@ -6,34 +6,34 @@
 // and statement); this class wires them to its RPC methods and its alarm.
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../src/config";
-import type { MessageBatch } from "../src/message";
 import type { MessageCounts, TopicRpc } from "../src/objects";
 import { isEphemeral } from "../src/protocol/names";
-import { packSegments } from "../src/segment";
+import { segmentCount, stampSegment } from "../src/segment";
 import type { ChannelStats, TopicStats } from "../src/stats";
 import { channelStub, registryStub } from "../src/stubs";
 import { GroupCommit, type GroupBounds } from "../src/topic/group-commit";
 import { IdAllocator } from "../src/topic/ids";
 import { SqlTopicStore, type TopicStore } from "../src/topic/store";
 
-/** One publish (PUB, MPUB, DPUB or /pub, /mpub) waiting for its group's fan-out. */
-interface Publish {
-  bodies: Uint8Array[];
-  deferMs: number;
-}
-
 /** Messages per fan-out RPC and per backlog or outbox read: bounds memory and RPC size. */
 const FANOUT_MAX_MESSAGES = 5000;
 const FANOUT_MAX_BYTES = 8 * 1024 * 1024;
 const RETRY_DELAY_MS = 1000;
 
-const FANOUT_GROUP: GroupBounds<Publish> = {
+/** One publish RPC's segments (PUB, MPUB, DPUB, or a group of /pub and /mpub requests). */
+type Segments = Uint8Array[];
+
+const FANOUT_GROUP: GroupBounds<Segments> = {
   maxCount: FANOUT_MAX_MESSAGES,
   maxBytes: FANOUT_MAX_BYTES,
-  count: (p) => p.bodies.length,
-  bytes: (p) => {
+  count: (segs) => {
     let n = 0;
-    for (const b of p.bodies) n += b.length;
+    for (const s of segs) n += segmentCount(s);
+    return n;
+  },
+  bytes: (segs) => {
+    let n = 0;
+    for (const s of segs) n += s.length;
     return n;
   },
 };
@@ -56,7 +56,7 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
   private recovery: Promise<void> | null = null;
   private recovered = false;
   /** Publishes that arrive while one fan-out is under way share the next. */
-  private publishes = new GroupCommit<Publish>((group) => this.commit(group), FANOUT_GROUP);
+  private publishes = new GroupCommit<Segments>((group) => this.commit(group), FANOUT_GROUP);
   private draining = false;
   /** Serializes changes to the channel list (create, delete, ephemeral clean-up). */
   private lock: Promise<unknown> = Promise.resolve();
@@ -124,45 +124,38 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
 
   // ---- publishing ------------------------------------------------------------------------
 
-  /** Resolves once every body is durable (in every channel, or in this object's storage). */
-  async publish(topic: string, bodies: Uint8Array[], deferMs = 0): Promise<void> {
+  /**
+   * Segments packed by the publisher (src/segment.ts's packPublishes), ids and times still to
+   * fill in. Resolves once every message is durable (in every channel, or in this object).
+   */
+  async publish(topic: string, segments: Uint8Array[]): Promise<void> {
     await this.create(topic);
-    return this.publishes.add({ bodies, deferMs });
+    return this.publishes.add(segments);
   }
 
   /** One group of publishes: counted, given ids, and made durable together. */
-  private async commit(group: Publish[]) {
+  private async commit(group: Segments[]) {
     if (!this.recovered) await this.recoverCounts();
-    await this.deliver(this.assign(group));
+    const segments = group.length === 1 ? group[0]! : group.flat();
+    this.assign(segments);
+    await this.deliver(segments);
   }
 
-  private assign(group: Publish[]): MessageBatch {
+  /** Stamps ids (in publish order) and the publish time into the segments, and counts them. */
+  private assign(segments: Uint8Array[]) {
     const now = Date.now();
-    const batch: MessageBatch = { ids: [], ts: [], bodies: [] };
-    let deferred = false;
     let count = 0;
-    for (const p of group) {
-      if (p.deferMs > 0) deferred = true;
-      count += p.bodies.length;
-    }
-    if (deferred) batch.defers = [];
+    for (const s of segments) count += segmentCount(s);
     let id = this.ids.take(count);
-    for (const p of group) {
-      for (const body of p.bodies) {
-        batch.ids.push(id++);
-        batch.ts.push(now);
-        batch.bodies.push(body);
-        batch.defers?.push(p.deferMs);
-        this.messageBytes += body.length;
-      }
+    for (const s of segments) {
+      this.messageBytes += stampSegment(s, id, now);
+      id += segmentCount(s);
     }
     this.messageCount += count;
-    return batch;
   }
 
-  private async deliver(batch: MessageBatch) {
-    // Packed once: the same segments go to every channel, or into the backlog.
-    const segments = packSegments(batch);
+  private async deliver(segments: Uint8Array[]) {
+    // The same segments go to every channel, or into the backlog.
     if (this.paused || this.channels.size === 0 || this.backlogCount > 0) {
       // Keep order: while a backlog exists, new messages queue behind it.
       this.backlogCount += this.store.appendBacklog(segments, this.counts());

@@ -10,11 +10,18 @@ export interface MessageCounts {
   bytes: number;
 }
 
+/** One publish (PUB, MPUB, DPUB, /pub, /mpub): its messages and their delay. */
+export interface Publish {
+  bodies: Uint8Array[];
+  deferMs: number;
+}
+
 /** durable-objects/topic.ts: one per topic. */
 export interface TopicRpc extends Rpc.DurableObjectBranded {
   exists(): boolean;
   create(topic: string): Promise<void>;
-  publish(topic: string, bodies: Uint8Array[], deferMs?: number): Promise<void>;
+  /** Segments packed by src/segment.ts's packPublishes: resolves once every message is durable. */
+  publish(topic: string, segments: Uint8Array[]): Promise<void>;
   createChannel(topic: string, channel: string): Promise<void>;
   hasChannel(channel: string): boolean;
   deleteChannel(channel: string): Promise<boolean>;

@@ -1,11 +1,15 @@
-// A segment: a run of messages packed into one buffer. The topic packs each fan-out batch once
-// and sends the same segments to every channel; a channel stores a segment as one row. SQLite's
-// cost is per row and per statement, so one row for hundreds of messages is what lets a topic
-// with many channels keep up (one insert per message per channel was the limit).
+// A segment: a run of messages packed into one buffer. Publishers (the Worker's V2 sessions and
+// HTTP requests) pack their messages once (packPublishes); the topic only stamps ids and times
+// into them (stampSegment) and sends the same segments to every channel; a channel stores a
+// segment as one row. SQLite's cost is per row and per statement, so one row for hundreds of
+// messages is what lets a topic with many channels keep up (one insert per message per channel
+// was the limit), and an RPC's cost grows with the values it carries: one buffer, not a view per
+// message (measured: an RPC carrying 200 views of 200 B cost ~90 µs more than one of 40 KB).
 //
 //   header   u32 count, u32 flags
 //   message  f64 id, f64 ts, f64 defer (ms), u32 length, body
 import type { MessageBatch } from "./message";
+import type { Publish } from "./objects";
 
 /** The segment's messages are deferred (DPUB): the channel keeps them as rows with a due time. */
 export const SEGMENT_DEFERRED = 1;
@@ -89,4 +93,45 @@ export function segmentHeader(buf: Uint8Array): { count: number; flags: number; 
   let at = HEADER;
   for (let j = 0; j < count - 1; j++) at += ENTRY_HEADER + view.getUint32(at + 24, true);
   return { count, flags: view.getUint32(4, true), first: view.getFloat64(HEADER, true), last: view.getFloat64(at, true) };
+}
+
+/**
+ * Publishes packed as segments whose ids and times are still zero: the topic stamps them. One
+ * run of segments for the lot (consecutive undeferred messages share segments), in order.
+ */
+export function packPublishes(publishes: readonly Publish[]): Uint8Array[] {
+  const bodies: Uint8Array[] = [];
+  let deferred = false;
+  for (const p of publishes) {
+    for (const b of p.bodies) bodies.push(b);
+    if (p.deferMs > 0) deferred = true;
+  }
+  const zeros = new Array<number>(bodies.length).fill(0);
+  const batch: MessageBatch = { ids: zeros, ts: zeros, bodies };
+  if (deferred) batch.defers = publishes.flatMap((p) => p.bodies.map(() => p.deferMs));
+  return packSegments(batch);
+}
+
+/** The number of messages in a segment (its header). */
+export const segmentCount = (buf: Uint8Array) => new DataView(buf.buffer, buf.byteOffset, 4).getUint32(0, true);
+
+/**
+ * Writes ids (from `firstId`, consecutive) and the publish time into a packed segment; returns
+ * the bytes of its bodies. Throws if the entries do not fit the buffer (not a segment).
+ */
+export function stampSegment(buf: Uint8Array, firstId: number, ts: number): number {
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const count = view.getUint32(0, true);
+  let at = HEADER;
+  let bytes = 0;
+  for (let j = 0; j < count; j++) {
+    if (at + ENTRY_HEADER > buf.length) throw new Error("not a segment: an entry runs past its end");
+    const length = view.getUint32(at + 24, true);
+    if (at + ENTRY_HEADER + length > buf.length) throw new Error("not a segment: a body runs past its end");
+    view.setFloat64(at, firstId + j, true);
+    view.setFloat64(at + 8, ts, true);
+    bytes += length;
+    at += ENTRY_HEADER + length;
+  }
+  return bytes;
 }

@@ -11,7 +11,7 @@ import { concatAll } from "../protocol/commands";
 import { decodeMpubBody } from "../protocol/mpub";
 import { ProtocolError } from "../protocol/errors";
 import { isValidName } from "../protocol/names";
-import { registryStub, channelStub, topicStub } from "../stubs";
+import { registryStub, channelStub, topicStub, publishToTopic } from "../stubs";
 import type { TopicStats } from "../stats";
 import { boolParam, goJson, HttpError, nsqEmpty, nsqJson, nsqText, query } from "./respond";
 import { statsText } from "./stats-text";
@@ -85,6 +85,10 @@ function contentLength(c: C): number | null {
  * up front) is read no further than that, as nsqd's io.LimitReader, instead of to its end.
  */
 async function readBody(c: C, max: number): Promise<Uint8Array | null> {
+  // With a declared length within the bound (callers refuse a larger one first), one read is
+  // cheaper than a reader's chunks: the runtime delivers the body it counted.
+  const declared = contentLength(c);
+  if (declared !== null && declared <= max) return new Uint8Array(await c.req.raw.arrayBuffer());
   const stream = c.req.raw.body;
   if (!stream) return new Uint8Array(0);
   const chunks: Uint8Array[] = [];
@@ -107,10 +111,20 @@ async function readBody(c: C, max: number): Promise<Uint8Array | null> {
 
 async function publish(c: C, topic: string, bodies: Uint8Array[], deferMs = 0) {
   try {
-    await topicStub(c.env, topic).publish(topic, bodies, deferMs);
+    await publishToTopic(c.env, waitUntilOf(c), topic, { bodies, deferMs });
   } catch (e) {
     console.error(`publish to ${topic} failed: ${e}`);
     throw new HttpError(503, "EXITING");
+  }
+}
+
+/** The request's waitUntil (a test's request may come without an execution context). */
+function waitUntilOf(c: C): (p: Promise<unknown>) => void {
+  try {
+    const ctx = c.executionCtx;
+    return (p) => ctx.waitUntil(p);
+  } catch {
+    return () => {};
   }
 }
 

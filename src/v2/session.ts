@@ -16,6 +16,7 @@ import { AUTH_FAILED, AuthExpired, authAnswer, type ConnectionAuth } from "./aut
 import { Heartbeats, type IntervalTimer } from "./heartbeats";
 import { initialSettings, type Settings } from "./identify";
 import { Publisher, type Pending } from "./publishing";
+import { packPublishes } from "../segment";
 import { OK, ResponseQueue, type Slot } from "./responses";
 import { clientInfo, joinWithRetry } from "./subscribe";
 import { exec, type Client, type State } from "./verbs";
@@ -64,7 +65,7 @@ export class V2Session implements Client {
     this.parser = new V2Parser(cfg);
     this.settings = initialSettings(cfg, hostOf(remoteAddress));
     this.publisher = new Publisher<Slot>({
-      publish: (topic, bodies, deferMs) => topicStub(env, topic).publish(topic, bodies, deferMs),
+      publish: (topic, bodies, deferMs) => topicStub(env, topic).publish(topic, packPublishes([{ bodies, deferMs }])),
       stored: (pending) => this.published(pending, true),
       failed: (pending, e) => this.published(pending, false, e),
     });
