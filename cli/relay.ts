@@ -52,6 +52,11 @@ export function relay(tcp: Socket, opts: RelayOptions): void {
   const ws = new WebSocket(opts.wsUrl, {
     headers: reported ? { ...opts.headers, [REMOTE_ADDRESS_HEADER]: reported } : opts.headers,
     perMessageDeflate: false,
+    // Masking (RFC 6455 §5.3) keeps a browser's script from steering bytes through caches
+    // between it and the server; this relay is no browser and relays its client's bytes as
+    // they are. An all-zero key is a valid key that leaves the payload unchanged, and lets ws
+    // skip an XOR over every byte published through the bridge.
+    generateMask: (mask: Buffer) => void mask.fill(0),
     handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
     maxPayload: MAX_PAYLOAD,
   });
