@@ -5,7 +5,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { config, type Env } from "../src/config";
 import { errorFrame, messageFrameSize, sendChunked, writeMessageFrame } from "../src/protocol/frames";
-import { clientInfoOf, decodeLink, idText, idValue, linkSeq, type ClientInfo, type LinkVisitor } from "../src/protocol/link";
+import { clientInfoOf, decodeLink, idText, idValue, linkSeq, rdyAck, type ClientInfo, type LinkVisitor } from "../src/protocol/link";
 import { isEphemeral } from "../src/protocol/names";
 import { topicStub } from "../src/stubs";
 import type { ChannelStats } from "../src/stats";
@@ -39,9 +39,11 @@ export class ChannelObject extends DurableObject<Env> implements ChannelRpc {
   private current: Link | null = null;
   private errors: Uint8Array[] = [];
   private visitor: LinkVisitor = {
-    rdy: (count) => {
+    rdy: (count, ack) => {
       this.queue.setReady(this.current!, count);
       this.saveAttachment(this.current!);
+      // After every frame sent before this RDY was read (the link is ordered).
+      if (ack) this.current!.conn.send(rdyAck(count));
     },
     fin: (b, at) => this.answer(this.queue.finishMessage(this.current!, idValue(b, at)), "E_FIN_FAILED FIN", b, at),
     req: (b, at, delayMs) => this.answer(this.queue.requeueMessage(this.current!, idValue(b, at), delayMs), "E_REQ_FAILED REQ", b, at),

@@ -8,9 +8,10 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../src/config";
 import type { MessageCounts, TopicRpc } from "../src/objects";
 import { isEphemeral } from "../src/protocol/names";
+import { MAX_SHARDS, NOT_A_SHARD, shardOf } from "../src/topic/shards";
 import { segmentCount, stampSegment } from "../src/segment";
 import type { ChannelStats, TopicStats } from "../src/stats";
-import { channelStub, registryStub } from "../src/stubs";
+import { channelStub, registryStub, topicStub } from "../src/stubs";
 import { GroupCommit, type GroupBounds } from "../src/topic/group-commit";
 import { IdAllocator } from "../src/topic/ids";
 import { SqlTopicStore, type TopicStore } from "../src/topic/store";
@@ -40,7 +41,10 @@ const FANOUT_GROUP: GroupBounds<Segments> = {
 
 export class TopicObject extends DurableObject<Env> implements TopicRpc {
   private store: TopicStore;
+  /** This object's name: the topic's, or "topic/i" for its shard i (src/topic/shards.ts). */
   private name: string | null = null;
+  /** Shard 0: how many shards the topic has. */
+  private shards = 1;
   private paused = false;
   /** Channel name -> generation; a generation tells a re-created channel from its predecessor. */
   private channels = new Map<string, number>();
@@ -72,13 +76,26 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
     this.name = s.name;
     this.paused = s.paused;
     this.generation = s.generation;
-    this.ids = new IdAllocator(s.idLimit, (limit) => this.store.setIdLimit(limit));
+    this.shards = s.shards;
+    this.ids = this.allocator(s.idLimit, s.sharded);
     this.channels = s.channels;
     this.backlogCount = s.backlogCount;
     this.messageCount = s.messageCount;
     this.messageBytes = s.messageBytes;
     this.recovery = null;
     this.recovered = this.channels.size === 0;
+  }
+
+  /** Ids for this object: a sharded topic's shard i hands out ids ≡ i (mod MAX_SHARDS). */
+  private allocator(limit: number, sharded: boolean): IdAllocator {
+    const index = this.name === null ? 0 : shardOf(this.name).index;
+    return new IdAllocator(limit, (l) => this.store.setIdLimit(l), sharded ? MAX_SHARDS : 1, index);
+  }
+
+  /** The topic this object is (a shard of), and whether it is its shard 0 (which the registry knows). */
+  private get topic(): { name: string; first: boolean } {
+    const { topic, index } = shardOf(this.name!);
+    return { name: topic, first: index === 0 };
   }
 
   /** Takes the channels' copies of the counts (see messageCount); once per start. */
@@ -113,13 +130,30 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
     return this.name !== null;
   }
 
-  /** Creates the topic if needed (as nsqd's GetTopic does on PUB and SUB). */
-  async create(topic: string): Promise<void> {
+  /**
+   * Creates the topic if needed (as nsqd's GetTopic does on PUB and SUB). `topic` is this
+   * object's name (a shard's is "topic/i"); `shards` is the topic's shard count, given to shard 0.
+   */
+  async create(topic: string, shards = 1): Promise<void> {
+    if (this.name !== null) return;
+    // A shard exists only while its topic has that many (a publish may come from a stale count).
+    const { topic: base, index } = shardOf(topic);
+    if (index > 0 && index >= (await topicStub(this.env, base).shardCount())) throw new Error(`${topic}: ${NOT_A_SHARD}`);
     if (this.name !== null) return;
     this.name = topic;
+    const { name, first } = this.topic;
+    this.shards = first ? shards : 1;
+    const sharded = !first || shards > 1;
     this.store.setName(topic);
+    this.store.setShards(this.shards, sharded);
+    this.ids = this.allocator(0, sharded);
     this.ids.start(Date.now());
-    await registryStub(this.env).addTopic(topic);
+    if (first) await registryStub(this.env).addTopic(name);
+  }
+
+  /** Shard 0: the topic's shard count (1 for an unsharded topic, or one not created). */
+  shardCount(): number {
+    return this.shards;
   }
 
   // ---- publishing ------------------------------------------------------------------------
@@ -148,8 +182,8 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
     for (const s of segments) count += segmentCount(s);
     let id = this.ids.take(count);
     for (const s of segments) {
-      this.messageBytes += stampSegment(s, id, now);
-      id += segmentCount(s);
+      this.messageBytes += stampSegment(s, id, now, this.ids.stride);
+      id += segmentCount(s) * this.ids.stride;
     }
     this.messageCount += count;
   }
@@ -252,7 +286,7 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
       if (known === undefined) {
         this.store.addChannel(channel, generation);
         this.channels.set(channel, generation);
-        await registryStub(this.env).addChannel(topic, channel);
+        if (this.topic.first) await registryStub(this.env).addChannel(this.topic.name, channel);
       }
       if (first && this.backlogCount > 0 && !this.paused) void this.drain();
     });
@@ -290,12 +324,12 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
     this.store.saveCounts(this.counts());
     this.channels.delete(channel);
     this.store.removeChannel(channel);
-    await registryStub(this.env).removeChannel(this.name!, channel);
+    if (this.topic.first) await registryStub(this.env).removeChannel(this.topic.name, channel);
   }
 
   /** nsqd deletes an ephemeral topic with its last channel. */
   private async removeIfEphemeralAndEmpty() {
-    if (this.name !== null && isEphemeral(this.name) && this.channels.size === 0) await this.destroyTopic();
+    if (this.name !== null && isEphemeral(this.topic.name) && this.channels.size === 0) await this.destroyTopic();
   }
 
   // ---- topic administration --------------------------------------------------------------
@@ -312,9 +346,11 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
   }
 
   private async destroyTopic() {
-    const topic = this.name!;
-    for (const ch of this.channels.keys()) await registryStub(this.env).removeChannel(topic, ch);
-    await registryStub(this.env).removeTopic(topic);
+    const { name: topic, first } = this.topic;
+    if (first) {
+      for (const ch of this.channels.keys()) await registryStub(this.env).removeChannel(topic, ch);
+      await registryStub(this.env).removeTopic(topic);
+    }
     this.publishes.rejectPending(new Error("exiting"));
     await this.ctx.storage.deleteAlarm();
     await this.store.deleteAll();

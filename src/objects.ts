@@ -19,7 +19,8 @@ export interface Publish {
 /** durable-objects/topic.ts: one per topic. */
 export interface TopicRpc extends Rpc.DurableObjectBranded {
   exists(): boolean;
-  create(topic: string): Promise<void>;
+  create(topic: string, shards?: number): Promise<void>;
+  shardCount(): number;
   /** Segments packed by src/segment.ts's packPublishes: resolves once every message is durable. */
   publish(topic: string, segments: Uint8Array[]): Promise<void>;
   createChannel(topic: string, channel: string): Promise<void>;

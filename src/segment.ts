@@ -116,10 +116,11 @@ export function packPublishes(publishes: readonly Publish[]): Uint8Array[] {
 export const segmentCount = (buf: Uint8Array) => new DataView(buf.buffer, buf.byteOffset, 4).getUint32(0, true);
 
 /**
- * Writes ids (from `firstId`, consecutive) and the publish time into a packed segment; returns
- * the bytes of its bodies. Throws if the entries do not fit the buffer (not a segment).
+ * Writes ids (from `firstId`, each `stride` after the one before) and the publish time into a
+ * packed segment; returns the bytes of its bodies. Throws if the entries do not fit the buffer
+ * (not a segment).
  */
-export function stampSegment(buf: Uint8Array, firstId: number, ts: number): number {
+export function stampSegment(buf: Uint8Array, firstId: number, ts: number, stride = 1): number {
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const count = view.getUint32(0, true);
   let at = HEADER;
@@ -128,7 +129,7 @@ export function stampSegment(buf: Uint8Array, firstId: number, ts: number): numb
     if (at + ENTRY_HEADER > buf.length) throw new Error("not a segment: an entry runs past its end");
     const length = view.getUint32(at + 24, true);
     if (at + ENTRY_HEADER + length > buf.length) throw new Error("not a segment: a body runs past its end");
-    view.setFloat64(at, firstId + j, true);
+    view.setFloat64(at, firstId + j * stride, true);
     view.setFloat64(at + 8, ts, true);
     bytes += length;
     at += ENTRY_HEADER + length;

@@ -1,5 +1,6 @@
 // nsqd's /stats schema (format=json), shared by the objects that produce it and the admin UI
-// that reads it. Types only: no imports, so any bundle may use it.
+// that reads it, and how a sharded topic's shards add up to one topic. No imports, so any
+// bundle may use it.
 
 export interface Percentile {
   quantile: number;
@@ -65,6 +66,8 @@ export interface TopicStats {
   message_bytes: number;
   paused: boolean;
   e2e_processing_latency: Latency;
+  /** nsq-edge's: a sharded topic's shards, each as its own object reports it (shard 0 first). */
+  shards?: TopicStats[];
 }
 
 export interface Stats {
@@ -72,4 +75,61 @@ export interface Stats {
   health: string;
   start_time: number;
   topics: TopicStats[] | null;
+}
+
+const sumOf = <T>(items: T[], key: { [K in keyof T]: T[K] extends number ? K : never }[keyof T]) =>
+  items.reduce((n, x) => n + (x[key] as unknown as number), 0);
+
+/** One client over its links to every shard: counts summed, RDY the sum of its links'. */
+function mergeClients(lists: ClientStats[][]): ClientStats[] {
+  const byId = new Map<string, ClientStats>();
+  for (const list of lists) {
+    for (const c of list) {
+      const key = `${c.client_id}\n${c.remote_address}\n${c.connect_ts}`;
+      const m = byId.get(key);
+      if (!m) byId.set(key, { ...c });
+      else {
+        m.ready_count += c.ready_count;
+        m.in_flight_count += c.in_flight_count;
+        m.message_count += c.message_count;
+        m.finish_count += c.finish_count;
+        m.requeue_count += c.requeue_count;
+      }
+    }
+  }
+  return [...byId.values()];
+}
+
+/** A sharded topic as one topic (nsqd's schema: sums), with each shard's own report in `shards`. */
+export function mergeShards(topic: string, shards: TopicStats[]): TopicStats {
+  const names = [...new Set(shards.flatMap((s) => s.channels.map((c) => c.channel_name)))].sort();
+  const channels = names.map((name): ChannelStats => {
+    const cs = shards.flatMap((s) => s.channels.filter((c) => c.channel_name === name));
+    const clients = cs.some((c) => c.clients !== null) ? mergeClients(cs.map((c) => c.clients ?? [])) : null;
+    return {
+      channel_name: name,
+      depth: sumOf(cs, "depth"),
+      backend_depth: sumOf(cs, "backend_depth"),
+      in_flight_count: sumOf(cs, "in_flight_count"),
+      deferred_count: sumOf(cs, "deferred_count"),
+      message_count: sumOf(cs, "message_count"),
+      requeue_count: sumOf(cs, "requeue_count"),
+      timeout_count: sumOf(cs, "timeout_count"),
+      client_count: clients ? clients.length : Math.max(...cs.map((c) => c.client_count)),
+      clients,
+      paused: cs.every((c) => c.paused),
+      e2e_processing_latency: { count: 0, percentiles: null },
+    };
+  });
+  return {
+    topic_name: topic,
+    channels,
+    depth: sumOf(shards, "depth"),
+    backend_depth: sumOf(shards, "backend_depth"),
+    message_count: sumOf(shards, "message_count"),
+    message_bytes: sumOf(shards, "message_bytes"),
+    paused: shards.every((s) => s.paused),
+    e2e_processing_latency: { count: 0, percentiles: null },
+    shards,
+  };
 }

@@ -4,6 +4,7 @@ import type { Env } from "./config";
 import type { Publish } from "./objects";
 import { PublishRelay } from "./publish-relay";
 import { packPublishes } from "./segment";
+import { NOT_A_SHARD, shardName, shardOfKey } from "./topic/shards";
 
 // idFromName hashes the name on every call; publishes and fan-outs ask for the same few ids
 // thousands of times a second. Ids are plain values (stubs are not: they belong to the request
@@ -43,14 +44,63 @@ const relay = new PublishRelay<Publish>({
   },
 });
 
-/**
- * Publishes through the topic object, sharing its RPC with the publishes this isolate has for
- * the topic meanwhile (src/publish-relay.ts). `waitUntil` is the calling request's: the RPC it
- * may send for others must outlive the caller's client going away.
- */
-export function publishToTopic(env: Env, waitUntil: (p: Promise<unknown>) => void, topic: string, publish: Publish): Promise<void> {
-  return relay.add(topic, publish, {
-    send: (group) => topicStub(env, topic).publish(topic, packPublishes(group)),
-    waitUntil,
-  });
+/** Shard counts as shard 0 last said, for a short while (they only grow). */
+const shardCounts = new Map<string, { n: number; until: number }>();
+const SHARD_COUNT_TTL_MS = 2000;
+
+/** A topic's shard count (src/topic/shards.ts), from its shard 0, remembered for a moment. */
+export async function shardsOf(env: Env, topic: string): Promise<number> {
+  const now = Date.now();
+  const hit = shardCounts.get(topic);
+  if (hit && hit.until > now) return hit.n;
+  const n = await topicStub(env, topic).shardCount();
+  knownShards(topic, n);
+  return n;
 }
+
+/** What this isolate just learnt (or made) a topic's shard count to be. */
+export function knownShards(topic: string, n: number) {
+  if (shardCounts.size >= MAX_IDS) shardCounts.clear();
+  shardCounts.set(topic, { n, until: Date.now() + SHARD_COUNT_TTL_MS });
+}
+
+let spreadTurn = 0;
+
+/** The shard object a publish goes to: a key's by consistent hash, else the next in turn. */
+export async function shardFor(env: Env, topic: string, key?: string): Promise<string> {
+  const n = await shardsOf(env, topic);
+  if (n === 1) return topic;
+  return shardName(topic, key !== undefined ? shardOfKey(key, n) : spreadTurn++ % n);
+}
+
+/**
+ * Publishes through the topic's object (or, sharded, one shard's), sharing its RPC with the
+ * publishes this isolate has for it meanwhile (src/publish-relay.ts). `waitUntil` is the calling
+ * request's: the RPC it may send for others must outlive the caller's client going away.
+ */
+export function publishToTopic(env: Env, waitUntil: (p: Promise<unknown>) => void, topic: string, publish: Publish, key?: string): Promise<void> {
+  return onShard(env, topic, key, (shard) =>
+    relay.add(shard, publish, {
+      send: (group) => topicStub(env, shard).publish(shard, packPublishes(group)),
+      waitUntil,
+    }),
+  );
+}
+
+/**
+ * Runs `send` on the shard a publish goes to; if that shard is gone (the count here was stale:
+ * the topic was deleted or re-created with fewer), asks shard 0 again and retries once.
+ */
+export async function onShard<T>(env: Env, topic: string, key: string | undefined, send: (shard: string) => Promise<T>): Promise<T> {
+  const shard = await shardFor(env, topic, key);
+  try {
+    return await send(shard);
+  } catch (e) {
+    if (shard === topic || !String(e).includes(NOT_A_SHARD)) throw e;
+    shardCounts.delete(topic);
+    return send(await shardFor(env, topic, key));
+  }
+}
+
+/** The isolate forgets a topic's shard count (it was deleted). */
+export const forgetShards = (topic: string) => shardCounts.delete(topic);

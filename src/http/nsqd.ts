@@ -1,8 +1,8 @@
 // nsqd's HTTP API (v1): same paths, parameters, bodies, status codes and error strings.
 //
 //   GET  /ping                     GET  /info                    GET /stats
-//   POST /pub?topic=&defer=        POST /mpub?topic=&binary=
-//   POST /topic/create|delete|empty|pause|unpause?topic=
+//   POST /pub?topic=&defer=        POST /mpub?topic=&binary=      (nsq-edge's: &key=)
+//   POST /topic/create?topic=&shards=   POST /topic/delete|empty|pause|unpause?topic=
 //   POST /channel/create|delete|empty|pause|unpause?topic=&channel=
 import type { Context } from "hono";
 import { visibleTo, type Access } from "./auth";
@@ -11,8 +11,9 @@ import { concatAll } from "../protocol/commands";
 import { decodeMpubBody } from "../protocol/mpub";
 import { ProtocolError } from "../protocol/errors";
 import { isValidName } from "../protocol/names";
-import { registryStub, channelStub, topicStub, publishToTopic } from "../stubs";
-import type { TopicStats } from "../stats";
+import { registryStub, channelStub, topicStub, publishToTopic, shardsOf, knownShards, forgetShards } from "../stubs";
+import { parseShards, shardName } from "../topic/shards";
+import { mergeShards, type TopicStats } from "../stats";
 import { boolParam, goJson, HttpError, nsqEmpty, nsqJson, nsqText, query } from "./respond";
 import { statsText } from "./stats-text";
 
@@ -109,9 +110,17 @@ async function readBody(c: C, max: number): Promise<Uint8Array | null> {
   return concatAll(chunks);
 }
 
+/** The object names of a topic's shards (just the topic's own when unsharded). */
+async function shardNames(c: C, topic: string): Promise<string[]> {
+  const n = await shardsOf(c.env, topic);
+  return Array.from({ length: n }, (_, i) => shardName(topic, i));
+}
+
 async function publish(c: C, topic: string, bodies: Uint8Array[], deferMs = 0) {
+  // A key keeps its messages on one shard, in order (nsq-edge's).
+  const key = query(c).get("key");
   try {
-    await publishToTopic(c.env, waitUntilOf(c), topic, { bodies, deferMs });
+    await publishToTopic(c.env, waitUntilOf(c), topic, { bodies, deferMs }, key);
   } catch (e) {
     console.error(`publish to ${topic} failed: ${e}`);
     throw new HttpError(503, "EXITING");
@@ -201,8 +210,16 @@ function splitLines(body: Uint8Array, maxMsgSize: number): Uint8Array[] {
 }
 
 async function topicCreate(c: C) {
-  const topic = topicParam(query(c));
-  await topicStub(c.env, topic).create(topic);
+  const q = query(c);
+  const topic = topicParam(q);
+  const asked = q.get("shards");
+  const shards = asked === undefined ? 1 : parseShards(asked);
+  if (shards === null) throw new HttpError(400, "INVALID_SHARDS");
+  // Shard 0 first: it holds the count (and an existing topic keeps the one it has).
+  await topicStub(c.env, topic).create(topic, shards);
+  const n = await topicStub(c.env, topic).shardCount();
+  knownShards(topic, n);
+  await Promise.all(Array.from({ length: n - 1 }, (_, i) => topicStub(c.env, shardName(topic, i + 1)).create(shardName(topic, i + 1))));
   return nsqEmpty();
 }
 
@@ -213,11 +230,15 @@ function topicAdmin(action: "delete" | "empty" | "pause" | "unpause") {
     if (topic === undefined) throw new HttpError(400, "MISSING_ARG_TOPIC");
     // nsqd validates the name for empty only; delete and pause just find no such topic.
     if (action === "empty" && !isValidName(topic)) throw new HttpError(400, "INVALID_TOPIC");
-    const stub = topicStub(c.env, topic);
-    const found =
-      action === "delete" ? await stub.delete()
-      : action === "empty" ? await stub.empty()
-      : await stub.setPaused(action === "pause");
+    // Every shard; shard 0's answer is the topic's (it is deleted last: it holds the count).
+    const [first, ...rest] = isValidName(topic) ? await shardNames(c, topic) : [topic];
+    const apply = (name: string) => {
+      const stub = topicStub(c.env, name);
+      return action === "delete" ? stub.delete() : action === "empty" ? stub.empty() : stub.setPaused(action === "pause");
+    };
+    await Promise.all(rest.map(apply));
+    const found = await apply(first!);
+    if (action === "delete") forgetShards(topic);
     if (!found) throw new HttpError(404, "TOPIC_NOT_FOUND");
     return nsqEmpty();
   };
@@ -239,19 +260,25 @@ async function topicChannelArgs(c: C): Promise<[string, string]> {
 function channelAdmin(action: "create" | "delete" | "empty" | "pause" | "unpause") {
   return async (c: C) => {
     const [topic, channel] = await topicChannelArgs(c);
-    const topicObj = topicStub(c.env, topic);
+    // On every shard; shard 0's answer is the channel's.
+    const shards = await shardNames(c, topic);
     if (action === "create") {
-      await topicObj.createChannel(topic, channel);
+      await Promise.all(shards.map((s) => topicStub(c.env, s).createChannel(s, channel)));
       return nsqEmpty();
     }
     if (action === "delete") {
-      if (!(await topicObj.deleteChannel(channel))) throw new HttpError(404, "CHANNEL_NOT_FOUND");
+      const found = await Promise.all(shards.map((s) => topicStub(c.env, s).deleteChannel(channel)));
+      if (!found[0]) throw new HttpError(404, "CHANNEL_NOT_FOUND");
       return nsqEmpty();
     }
-    if (!(await topicObj.hasChannel(channel))) throw new HttpError(404, "CHANNEL_NOT_FOUND");
-    const stub = channelStub(c.env, topic, channel);
-    const found = action === "empty" ? await stub.empty() : await stub.setPaused(action === "pause");
-    if (!found) throw new HttpError(404, "CHANNEL_NOT_FOUND");
+    if (!(await topicStub(c.env, topic).hasChannel(channel))) throw new HttpError(404, "CHANNEL_NOT_FOUND");
+    const found = await Promise.all(
+      shards.map((s) => {
+        const stub = channelStub(c.env, s, channel);
+        return action === "empty" ? stub.empty() : stub.setPaused(action === "pause");
+      }),
+    );
+    if (!found[0]) throw new HttpError(404, "CHANNEL_NOT_FOUND");
     return nsqEmpty();
   };
 }
@@ -266,7 +293,15 @@ async function stats(c: C) {
   const see = visibleTo(c);
   let names: string[] = (await registryStub(c.env).topics()).filter((t) => see(t));
   if (topicFilter !== undefined) names = names.filter((t) => t === topicFilter);
-  const all = await Promise.all(names.map((t) => topicStub(c.env, t).stats(channelFilter, includeClients)));
+  const all = await Promise.all(
+    names.map(async (t) => {
+      const shards = await shardNames(c, t);
+      // (RPC results are typed as the value & Disposable: hold them as plain values.)
+      const each: (TopicStats | null)[] = await Promise.all(shards.map((s) => topicStub(c.env, s).stats(channelFilter, includeClients)));
+      if (each.length === 1 || each[0] === null) return each[0] ?? null;
+      return mergeShards(t, each.filter((x) => x !== null));
+    }),
+  );
   let found: TopicStats[] = [];
   for (const t of all) if (t !== null) found.push({ ...t, channels: t.channels.filter((ch) => see(t.topic_name, ch.channel_name)) });
   // nsqd answers an unknown topic filter with empty stats (topics null); a channel filter

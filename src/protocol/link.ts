@@ -5,6 +5,9 @@
 //
 //   [ 4-byte sequence number ] then records:
 //   'R' [ 4-byte count ]                    RDY
+//   'A' [ 4-byte count ]                    RDY, acknowledged: the channel answers a text message
+//                                           "rdy <count>" once it acts on it (a sharded topic's
+//                                           session spreads RDY over links: src/v2/rdy-spread.ts)
 //   'F' [ 16-byte id ]                      FIN
 //   'Q' [ 16-byte id ][ 4-byte delay ms ]   REQ
 //   'T' [ 16-byte id ]                      TOUCH
@@ -76,12 +79,17 @@ export function clientInfoOf(request: Request): ClientInfo {
 }
 
 export type LinkCommand =
-  | { op: "RDY"; count: number }
+  | { op: "RDY"; count: number; ack?: boolean }
   | { op: "FIN" | "TOUCH"; id: string }
   | { op: "REQ"; id: string; delayMs: number }
   | { op: "CLS" };
 
-const R = 0x52, F = 0x46, Q = 0x51, T = 0x54, C = 0x43;
+const R = 0x52, A = 0x41, F = 0x46, Q = 0x51, T = 0x54, C = 0x43;
+
+/** The channel's acknowledgement of an 'A' record. */
+export const rdyAck = (count: number) => `rdy ${count}`;
+/** The count of an acknowledgement, or -1 if the text is none. */
+export const rdyAckCount = (text: string) => (text.startsWith("rdy ") ? Number(text.slice(4)) : -1);
 
 const size = (c: LinkCommand) => (c.op === "CLS" ? 1 : c.op === "RDY" ? 5 : c.op === "REQ" ? 21 : 17);
 
@@ -95,7 +103,7 @@ export function encodeLink(seq: number, cmds: LinkCommand[]): Uint8Array {
   for (const c of cmds) {
     if (c.op === "CLS") out[at] = C;
     else if (c.op === "RDY") {
-      out[at] = R;
+      out[at] = c.ack ? A : R;
       view.setUint32(at + 1, c.count);
     } else {
       out[at] = c.op === "FIN" ? F : c.op === "TOUCH" ? T : Q;
@@ -109,7 +117,8 @@ export function encodeLink(seq: number, cmds: LinkCommand[]): Uint8Array {
 }
 
 export interface LinkVisitor {
-  rdy(count: number): void;
+  /** `ack`: answer "rdy <count>" (rdyAck) once acting on it. */
+  rdy(count: number, ack: boolean): void;
   /** `id` is the 16-byte id; `at` its offset in `bytes`. */
   fin(bytes: Uint8Array, at: number): void;
   req(bytes: Uint8Array, at: number, delayMs: number): void;
@@ -127,9 +136,9 @@ export function decodeLink(records: Uint8Array, v: LinkVisitor) {
   let at = 0;
   while (at < bytes.length) {
     const op = bytes[at];
-    const need = op === C ? 1 : op === R ? 5 : op === Q ? 21 : op === F || op === T ? 17 : 0;
+    const need = op === C ? 1 : op === R || op === A ? 5 : op === Q ? 21 : op === F || op === T ? 17 : 0;
     if (need === 0 || at + need > bytes.length) return;
-    if (op === R) v.rdy(view.getUint32(at + 1));
+    if (op === R || op === A) v.rdy(view.getUint32(at + 1), op === A);
     else if (op === F) v.fin(bytes, at + 1);
     else if (op === T) v.touch(bytes, at + 1);
     else if (op === Q) v.req(bytes, at + 1, view.getUint32(at + 17));

@@ -57,4 +57,19 @@ describe("IdAllocator", () => {
     s.open();
     expect(s.saved).toEqual([]);
   });
+
+  it("a sharded topic's shard hands out only its residue, increasing, across restarts", () => {
+    const saved: number[] = [];
+    const open = () => new IdAllocator(saved.at(-1) ?? 0, (l) => saved.push(l), 64, 5);
+    const ids = open();
+    ids.start(1_700_000_000_001);
+    const a = ids.take(3);
+    expect(a % 64).toBe(5);
+    expect(ids.take(1)).toBe(a + 3 * 64);
+    // After a restart: past every id of the reserved block, still ≡ 5 (mod 64).
+    const again = open();
+    const b = again.take(2);
+    expect(b % 64).toBe(5);
+    expect(b).toBeGreaterThan(a + 3 * 64);
+  });
 });

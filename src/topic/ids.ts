@@ -10,10 +10,23 @@ export class IdAllocator {
 
   /**
    * `limit` is the end of the last reserved block as stored (0: none yet); `save` stores a new
-   * one, before any id of it is handed out.
+   * one, before any id of it is handed out. A sharded topic's shard `offset` hands out only ids
+   * ≡ offset (mod `stride`) (src/topic/shards.ts), so that shards never issue the same id.
    */
-  constructor(private limit: number, private readonly save: (limit: number) => void) {
-    this.next = limit;
+  constructor(
+    private limit: number,
+    private readonly save: (limit: number) => void,
+    readonly stride = 1,
+    private readonly offset = 0,
+  ) {
+    this.next = this.align(limit);
+  }
+
+  /** The first id at or above `n` that is this allocator's. */
+  private align(n: number): number {
+    if (this.stride === 1) return n;
+    const r = n % this.stride;
+    return n - r + this.offset + (r > this.offset ? this.stride : 0);
   }
 
   /** Whether ids were ever reserved (the topic was created). */
@@ -27,18 +40,20 @@ export class IdAllocator {
    */
   start(nowMs: number) {
     if (this.limit !== 0) return;
-    this.next = this.limit = nowMs * 1000;
+    this.limit = nowMs * 1000;
+    this.next = this.align(this.limit);
     this.save(this.limit);
   }
 
-  /** Reserves `count` consecutive ids; returns the first. */
+  /** Reserves `count` ids, each `stride` after the one before; returns the first. */
   take(count: number): number {
-    if (this.next + count > this.limit) {
-      this.limit = this.next + count + ID_BLOCK;
+    const end = this.next + count * this.stride;
+    if (end > this.limit) {
+      this.limit = end + ID_BLOCK * this.stride;
       this.save(this.limit);
     }
     const first = this.next;
-    this.next += count;
+    this.next = end;
     return first;
   }
 }

@@ -21,6 +21,9 @@ export function shardOf(name: string): { topic: string; index: number } {
   return { topic: name.slice(0, slash), index: Number(name.slice(slash + 1)) };
 }
 
+/** What a shard object answers when its topic has fewer shards (deleted, or re-created). */
+export const NOT_A_SHARD = "not a shard of its topic";
+
 /** The shard of a sharded topic a message id belongs to. */
 export const shardOfId = (id: number) => id % MAX_SHARDS;
 

@@ -20,6 +20,10 @@ export interface TopicState {
   /** /stats' message_count and message_bytes as last stored. */
   messageCount: number;
   messageBytes: number;
+  /** Shard 0: the topic's shard count (src/topic/shards.ts); 1 for an unsharded topic. */
+  shards: number;
+  /** Whether this object's ids are a sharded topic's (every MAX_SHARDS-th). */
+  sharded: boolean;
 }
 
 /** Stored segments read in id order, up to a fan-out's worth. */
@@ -36,6 +40,8 @@ export interface TopicStore {
   setName(name: string): void;
   setPaused(paused: boolean): void;
   setIdLimit(limit: number): void;
+  /** Records the shard count (shard 0) and that ids are a sharded topic's. */
+  setShards(shards: number, sharded: boolean): void;
   saveCounts(counts: MessageCounts): void;
 
   /** Records a new channel and the generation counter that produced it. */
@@ -105,6 +111,8 @@ export class SqlTopicStore implements TopicStore {
       backlogCount: this.sql.exec<{ n: number | null }>(`SELECT SUM(count) AS n FROM backlog_segments`).one().n ?? 0,
       messageCount: (meta.get("message_count") as number | undefined) ?? 0,
       messageBytes: (meta.get("message_bytes") as number | undefined) ?? 0,
+      shards: (meta.get("shards") as number | undefined) ?? 1,
+      sharded: meta.get("sharded") === 1,
     };
   }
 
@@ -114,6 +122,11 @@ export class SqlTopicStore implements TopicStore {
 
   setName(name: string) {
     this.setMeta("name", name);
+  }
+
+  setShards(shards: number, sharded: boolean) {
+    this.setMeta("shards", shards);
+    this.setMeta("sharded", sharded ? 1 : 0);
   }
 
   setPaused(paused: boolean) {

@@ -11,7 +11,9 @@ import { errorFrame, responseFrame, sendChunked } from "../protocol/frames";
 import { encodeLink, linkRequest, type LinkCommand } from "../protocol/link";
 import { BadMagicError, type Command, ParseError, V2Parser } from "../protocol/parser";
 import { hostOf } from "../protocol/remote-address";
-import { channelStub, topicStub } from "../stubs";
+import { channelStub, onShard, shardsOf, topicStub } from "../stubs";
+import { shardName } from "../topic/shards";
+import { ShardLinks } from "./shard-links";
 import { AUTH_FAILED, AuthExpired, authAnswer, type ConnectionAuth } from "./auth";
 import { Heartbeats, type IntervalTimer } from "./heartbeats";
 import { initialSettings, type Settings } from "./identify";
@@ -40,6 +42,8 @@ export class V2Session implements Client {
   private readonly publisher: Publisher<Slot>;
   private closed = false;
   private link: WebSocket | null = null;
+  /** A sharded topic's links, one per shard, in place of `link`. */
+  private shardLinks: ShardLinks | null = null;
   /** Numbers each link message: workerd may hand a hibernatable socket's messages over out of order. */
   private linkSeq = 0;
   /** The channel commands of the read under way (and any issued before the link opened): they leave together, in one link message. */
@@ -65,7 +69,9 @@ export class V2Session implements Client {
     this.parser = new V2Parser(cfg);
     this.settings = initialSettings(cfg, hostOf(remoteAddress));
     this.publisher = new Publisher<Slot>({
-      publish: (topic, bodies, deferMs) => topicStub(env, topic).publish(topic, packPublishes([{ bodies, deferMs }])),
+      // A sharded topic: each RPC to the next shard in turn (src/topic/shards.ts).
+      publish: (topic, bodies, deferMs) =>
+        onShard(env, topic, undefined, (shard) => topicStub(env, shard).publish(shard, packPublishes([{ bodies, deferMs }]))),
       stored: (pending) => this.published(pending, true),
       failed: (pending, e) => this.published(pending, false, e),
     });
@@ -207,6 +213,7 @@ export class V2Session implements Client {
     } catch {
       // already closed
     }
+    this.shardLinks?.close();
   }
 
   // ---- what the verbs ask (Client) -------------------------------------------------------
@@ -270,7 +277,8 @@ export class V2Session implements Client {
   }
 
   channel(cmd: LinkCommand) {
-    this.linkOut.push(cmd);
+    if (this.shardLinks) this.shardLinks.command(cmd);
+    else this.linkOut.push(cmd);
   }
 
   subscribe(topic: string, channel: string) {
@@ -291,11 +299,33 @@ export class V2Session implements Client {
 
   private async openLink(topic: string, channel: string) {
     const info = clientInfo(this.settings, this.remoteAddress, Date.now(), this.auth.state);
-    const link = await joinWithRetry(async () => {
-      await topicStub(this.env, topic).createChannel(topic, channel);
-      return (await channelStub(this.env, topic, channel).fetch(linkRequest(info))).webSocket;
-    }, sleep);
-    this.attach(link);
+    const join = (shard: string) =>
+      joinWithRetry(async () => {
+        await topicStub(this.env, shard).createChannel(shard, channel);
+        return (await channelStub(this.env, shard, channel).fetch(linkRequest(info))).webSocket;
+      }, sleep);
+    const n = await shardsOf(this.env, topic);
+    if (n === 1) return this.attach(await join(topic));
+    // Shard 0 first: it registers the channel.
+    const first = await join(topic);
+    const rest = await Promise.all(Array.from({ length: n - 1 }, (_, i) => join(shardName(topic, i + 1))));
+    this.attachShards([first, ...rest]);
+  }
+
+  private attachShards(links: WebSocket[]) {
+    if (this.closed) {
+      for (const l of links) l.close(1000, "client gone");
+      return;
+    }
+    this.shardLinks = new ShardLinks(
+      links,
+      this.settings.msgTimeout,
+      (frames) => this.respond(frames),
+      () => this.close(),
+    );
+    // Commands issued before the links opened (RDY after SUB in one read) go now.
+    for (const cmd of this.linkOut.splice(0)) this.shardLinks.command(cmd);
+    this.shardLinks.flush();
   }
 
   private attach(link: WebSocket) {
@@ -319,6 +349,7 @@ export class V2Session implements Client {
 
   /** The channel commands waiting, in one link message; they wait on while the link is not open yet. */
   private sendLink() {
+    if (this.shardLinks) return this.shardLinks.flush();
     if (!this.link || this.linkOut.length === 0) return;
     try {
       this.link.send(encodeLink(this.linkSeq++, this.linkOut));

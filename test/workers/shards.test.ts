@@ -1,0 +1,145 @@
+// Sharded topics (src/topic/shards.ts): N topic objects, each with its own channel objects,
+// behaving as one topic. With N = 1, 4 and 16: every message published reaches the one SUB
+// exactly once; RDY is never exceeded (checked at every delivery); RDY 1 over 16 shards drains
+// them all; a key keeps its messages on one shard, in order; admin actions and /stats cover
+// every shard.
+import { describe, expect, it } from "vitest";
+import { unique, post } from "../helpers/workers";
+import { admin, closeClientsAfterEach, cmd, consumer, eventually, mpubHttp, mpubV2, producer, pubHttp, text, topicStats } from "../helpers/semantics";
+import type { TestClient } from "../helpers/v2client";
+import type { MessageFrame } from "../../src/protocol/frames";
+
+closeClientsAfterEach();
+
+async function shardedTopic(prefix: string, n: number): Promise<string> {
+  const topic = unique(prefix);
+  const res = await post(`/topic/create?topic=${topic}&shards=${n}`);
+  expect(res.status).toBe(200);
+  await admin("/channel/create", topic, "c");
+  return topic;
+}
+
+/**
+ * Receives `n` messages with RDY `rdy`, FINishing each after the next one arrives or a short
+ * hold, and checks at every delivery that no more than `rdy` are in flight.
+ */
+async function drain(c: TestClient, n: number, rdy: number, holdMs = 2): Promise<MessageFrame[]> {
+  const got: MessageFrame[] = [];
+  let inFlight = 0;
+  const pending: Promise<void>[] = [];
+  while (got.length < n) {
+    const m = await c.message(10_000);
+    inFlight++;
+    expect(inFlight, `in flight at delivery ${got.length + 1}`).toBeLessThanOrEqual(rdy);
+    got.push(m);
+    pending.push(
+      new Promise<void>((r) =>
+        setTimeout(() => {
+          inFlight--;
+          c.send(cmd.fin(m.id));
+          r();
+        }, holdMs),
+      ),
+    );
+  }
+  await Promise.all(pending);
+  return got;
+}
+
+describe("sharded topics", () => {
+  for (const n of [1, 4, 16]) {
+    it(`${n} shard(s): /pub, /mpub, PUB and MPUB reach one SUB exactly once, within RDY, spread over the shards`, async () => {
+      const topic = await shardedTopic(`sh${n}`, n);
+      const expected: string[] = [];
+      for (let i = 0; i < 40; i++) {
+        await pubHttp(topic, `p${i}`);
+        expected.push(`p${i}`);
+      }
+      for (let i = 0; i < 8; i++) {
+        const batch = Array.from({ length: 5 }, (_, k) => `m${i}-${k}`);
+        await mpubHttp(topic, batch);
+        expected.push(...batch);
+      }
+      const p = await producer();
+      for (let i = 0; i < 8; i++) {
+        const batch = Array.from({ length: 5 }, (_, k) => `v${i}-${k}`);
+        await mpubV2(p, topic, batch);
+        expected.push(...batch);
+      }
+      const t = await topicStats(topic);
+      expect(t!.message_count).toBe(expected.length);
+      if (n > 1) {
+        expect(t!.shards).toHaveLength(n);
+        // Spread: every shard took some.
+        for (const s of t!.shards!) expect(s.message_count).toBeGreaterThan(0);
+      } else expect(t!.shards).toBeUndefined();
+
+      const c = await consumer(topic, "c", 7);
+      const got = await drain(c, expected.length, 7);
+      expect(got.map(text).sort()).toEqual([...expected].sort());
+      // Ids are unique across shards.
+      expect(new Set(got.map((m) => m.id)).size).toBe(expected.length);
+      await eventually(async () => {
+        const ch = (await topicStats(topic))!.channels[0]!;
+        expect([ch.depth, ch.in_flight_count, ch.client_count]).toEqual([0, 0, 1]);
+        expect(ch.clients![0]!.ready_count).toBe(7);
+      });
+    });
+  }
+
+  it("RDY 1 over 16 shards: one in flight at a time, and every shard is drained", async () => {
+    const topic = await shardedTopic("rdy1", 16);
+    const expected: string[] = [];
+    for (let i = 0; i < 64; i++) expected.push(`r${i}`);
+    await mpubHttp(topic, expected.slice(0, 32));
+    for (const b of expected.slice(32)) await pubHttp(topic, b);
+    const c = await consumer(topic, "c", 1);
+    const got = await drain(c, expected.length, 1);
+    expect(got.map(text).sort()).toEqual([...expected].sort());
+  });
+
+  it("a key keeps its messages on one shard, delivered in the order they were acknowledged", async () => {
+    const topic = await shardedTopic("keys", 4);
+    for (let i = 0; i < 30; i++) {
+      await pubHttp(topic, `a${i}`, "&key=customer-a");
+      await pubHttp(topic, `b${i}`, "&key=customer-b");
+    }
+    const t = await topicStats(topic);
+    // Two keys: at most two shards hold anything.
+    expect(t!.shards!.filter((s) => s.message_count > 0).length).toBeLessThanOrEqual(2);
+    const c = await consumer(topic, "c", 1);
+    const got = (await drain(c, 60, 1)).map(text);
+    expect(got.filter((m) => m.startsWith("a"))).toEqual(Array.from({ length: 30 }, (_, i) => `a${i}`));
+    expect(got.filter((m) => m.startsWith("b"))).toEqual(Array.from({ length: 30 }, (_, i) => `b${i}`));
+  });
+
+  it("channel empty, pause and delete, and topic delete, apply to every shard", async () => {
+    const topic = await shardedTopic("admin", 4);
+    await mpubHttp(topic, Array.from({ length: 20 }, (_, i) => `x${i}`));
+    for (let i = 0; i < 8; i++) await pubHttp(topic, `y${i}`);
+    expect((await topicStats(topic))!.channels[0]!.depth).toBe(28);
+    await admin("/channel/empty", topic, "c");
+    expect((await topicStats(topic))!.channels[0]!.depth).toBe(0);
+    await admin("/channel/pause", topic, "c");
+    const t = await topicStats(topic);
+    expect(t!.channels[0]!.paused).toBe(true);
+    for (const s of t!.shards!) expect(s.channels[0]!.paused).toBe(true);
+    await admin("/channel/delete", topic, "c");
+    expect((await topicStats(topic))!.channels).toEqual([]);
+    await admin("/topic/delete", topic);
+    expect(await topicStats(topic)).toBeNull();
+    // Created again (by a publish): an unsharded topic, nothing left of the shards.
+    await pubHttp(topic, "again");
+    const again = await topicStats(topic);
+    expect(again!.message_count).toBe(1);
+    expect(again!.shards).toBeUndefined();
+  });
+
+  it("refuses a shard count outside 1..64", async () => {
+    for (const bad of ["0", "65", "x", "-1"]) {
+      const res = await post(`/topic/create?topic=${unique("bad")}&shards=${bad}`);
+      expect(res.status).toBe(400);
+      expect(await res.json()).toEqual({ message: "INVALID_SHARDS" });
+    }
+  });
+});
