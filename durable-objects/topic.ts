@@ -5,7 +5,7 @@
 // (allocation), group-commit.ts (concurrent publishes share a fan-out), store.ts (every table
 // and statement); this class wires them to its RPC methods and its alarm.
 import { DurableObject } from "cloudflare:workers";
-import type { Env } from "../src/config";
+import { config, type Env } from "../src/config";
 import type { MessageCounts, TopicRpc } from "../src/objects";
 import { isEphemeral } from "../src/protocol/names";
 import { MAX_SHARDS, NOT_A_SHARD, shardOf } from "../src/topic/shards";
@@ -134,11 +134,16 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
    * Creates the topic if needed (as nsqd's GetTopic does on PUB and SUB). `topic` is this
    * object's name (a shard's is "topic/i"); `shards` is the topic's shard count, given to shard 0.
    */
-  async create(topic: string, shards = 1): Promise<void> {
+  async create(topic: string, shards = config(this.env).topicShards): Promise<void> {
     if (this.name !== null) return;
-    // A shard exists only while its topic has that many (a publish may come from a stale count).
+    // A shard exists only while its topic has that many (a publish may come from a stale count),
+    // and never without its shard 0 (which the registry knows, and which holds the count).
     const { topic: base, index } = shardOf(topic);
-    if (index > 0 && index >= (await topicStub(this.env, base).shardCount())) throw new Error(`${topic}: ${NOT_A_SHARD}`);
+    if (index > 0) {
+      const first = topicStub(this.env, base);
+      await first.create(base);
+      if (index >= (await first.shardCount())) throw new Error(`${topic}: ${NOT_A_SHARD}`);
+    }
     if (this.name !== null) return;
     this.name = topic;
     const { name, first } = this.topic;
@@ -151,9 +156,9 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
     if (first) await registryStub(this.env).addTopic(name);
   }
 
-  /** Shard 0: the topic's shard count (1 for an unsharded topic, or one not created). */
+  /** Shard 0: the topic's shard count (for one not created yet, what it would be created with). */
   shardCount(): number {
-    return this.shards;
+    return this.name === null ? config(this.env).topicShards : this.shards;
   }
 
   // ---- publishing ------------------------------------------------------------------------

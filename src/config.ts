@@ -18,6 +18,7 @@ export interface Env {
   HEARTBEAT_INTERVAL?: string;
   OUTPUT_BUFFER_TIMEOUT?: string;
   HTTP_CLIENT_REQUEST_TIMEOUT?: string;
+  TOPIC_SHARDS?: string;
   AUTH?: string;
   /** A secret: JSON of SHA-256 digest → identity (src/auth/tokens.ts). */
   AUTH_TOKENS?: string;
@@ -42,6 +43,8 @@ export interface Config {
   maxOutputBufferSize: number;
   /** nsqd's --http-client-request-timeout: how long an auth server may take. */
   httpClientRequestTimeout: number;
+  /** The shards of a topic created without a count (by a publish or a SUB): src/topic/shards.ts. */
+  topicShards: number;
   auth: AuthSettings;
 }
 
@@ -74,6 +77,7 @@ export const VARS = {
   HEARTBEAT_INTERVAL: { kind: "duration", fallback: "30s" },
   OUTPUT_BUFFER_TIMEOUT: { kind: "duration", fallback: "250ms" },
   HTTP_CLIENT_REQUEST_TIMEOUT: { kind: "duration", fallback: "5s" },
+  TOPIC_SHARDS: { kind: "count", fallback: "1" },
 } as const satisfies Record<string, { kind: Kind; fallback: string }>;
 
 export type VarName = keyof typeof VARS;
@@ -126,6 +130,7 @@ export function parseVars(env: Partial<Record<string, unknown>>): { values: Reco
     problems.push(`${given("MAX_MSG_SIZE")} is more than ${MAX_STORABLE_MSG_SIZE} (a message is stored as one Durable Object SQLite value, at most 2 MB)`);
   if (ok("HTTP_CLIENT_REQUEST_TIMEOUT") && values.HTTP_CLIENT_REQUEST_TIMEOUT <= 0)
     problems.push(`${given("HTTP_CLIENT_REQUEST_TIMEOUT")} must be more than 0`);
+  if (ok("TOPIC_SHARDS") && values.TOPIC_SHARDS > 64) problems.push(`${given("TOPIC_SHARDS")} is more than 64 (the most shards a topic may have)`);
   const auth = parseAuthSettings(env);
   problems.push(...auth.problems);
   return { values, auth: auth.settings, problems };
@@ -158,6 +163,7 @@ export function config(env: Partial<Env>): Config {
     outputBufferSize: 16 * 1024,
     maxOutputBufferSize: 64 * 1024,
     httpClientRequestTimeout: v.HTTP_CLIENT_REQUEST_TIMEOUT,
+    topicShards: v.TOPIC_SHARDS,
     auth,
   };
   cache.set(env, c);

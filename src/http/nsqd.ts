@@ -213,7 +213,7 @@ async function topicCreate(c: C) {
   const q = query(c);
   const topic = topicParam(q);
   const asked = q.get("shards");
-  const shards = asked === undefined ? 1 : parseShards(asked);
+  const shards = asked === undefined ? config(c.env).topicShards : parseShards(asked);
   if (shards === null) throw new HttpError(400, "INVALID_SHARDS");
   // Shard 0 first: it holds the count (and an existing topic keeps the one it has).
   await topicStub(c.env, topic).create(topic, shards);

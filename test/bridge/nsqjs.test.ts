@@ -75,6 +75,39 @@ describe("nsqjs through the bridge", () => {
     });
   });
 
+  it("a sharded topic (16 shards): a Writer's 2,000 messages reach one Reader, never more in flight than its max", async () => {
+    const topic = unique("sharded");
+    expect((await fetch(`${serviceUrl()}/topic/create?topic=${topic}&shards=16`, { method: "POST" })).status).toBe(200);
+    const w = track(await openWriter(bridge.tcpPort));
+    const bodies = Array.from({ length: 2000 }, (_, i) => `s-${i}`);
+    await Promise.all(bodies.slice(0, 500).map((b) => publish(w, topic, b)));
+    for (let i = 500; i < 2000; i += 100) await publish(w, topic, bodies.slice(i, i + 100));
+
+    const seen = new Set<string>();
+    let inFlight = 0;
+    let most = 0;
+    let finished!: () => void;
+    const all = new Promise<void>((r) => (finished = r));
+    const r = track(await openReader(topic, "c", { lookupdHTTPAddresses: [bridge.lookupd], maxInFlight: 5 }));
+    r.on("message", (msg: nsq.Message) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      seen.add(msg.body.toString());
+      setTimeout(() => {
+        inFlight--;
+        msg.finish();
+        if (seen.size === bodies.length) finished();
+      }, 1);
+    });
+    await all;
+    expect(seen.size).toBe(2000);
+    expect(most).toBeLessThanOrEqual(5);
+    await eventually(async () => {
+      const ch = (await channelStats(serviceUrl(), topic, "c"))!;
+      expect([ch.depth, ch.in_flight_count, ch.message_count]).toEqual([0, 0, 2000]);
+    });
+  });
+
   it("large messages (1 MB each, 20 in flight at once) cross the bridge intact", async () => {
     const topic = unique("large");
     const w = track(await openWriter(bridge.tcpPort));

@@ -371,15 +371,18 @@ it("loses no acknowledged message to a SIGKILL: unFINished ones come back, FINis
   );
 });
 
-it("keeps every message that got OK from publishers still running at the SIGKILL", async () => {
+// Unsharded, and with both topics in 4 shards (each its own objects, killed together).
+for (const shards of [1, 4])
+it(`keeps every message that got OK from publishers still running at the SIGKILL (${shards} shard${shards > 1 ? "s" : ""})`, async () => {
   const t0 = Date.now();
   svc = await Service.create();
   const s = svc;
   // Topic `live`: channel `fin` has a consumer FINning everything, channel `keep` has none.
   // Topic `orphan` has no channel: its messages wait in the topic's own backlog.
-  const live = "live";
-  const orphan = "orphan";
-  expect((await s.fetch(`/topic/create?topic=${live}`, { method: "POST" })).status).toBe(200);
+  const live = `live${shards}`;
+  const orphan = `orphan${shards}`;
+  expect((await s.fetch(`/topic/create?topic=${live}&shards=${shards}`, { method: "POST" })).status).toBe(200);
+  if (shards > 1) expect((await s.fetch(`/topic/create?topic=${orphan}&shards=${shards}`, { method: "POST" })).status).toBe(200);
   expect((await s.fetch(`/channel/create?topic=${live}&channel=keep`, { method: "POST" })).status).toBe(200);
   const consumer = await Consumer.start(s, live, "fin");
 
@@ -449,7 +452,7 @@ it("keeps every message that got OK from publishers still running at the SIGKILL
     expect(d.empty, `${name}: drained`).toBe(true);
   }
   console.log(
-    `durability under publish: killed at ${tKilled} with ${liveLog.acked.size} + ${orphanLog.acked.size} acknowledged, ` +
+    `durability under publish (${shards} shard${shards > 1 ? "s" : ""}): killed at ${tKilled} with ${liveLog.acked.size} + ${orphanLog.acked.size} acknowledged, ` +
       `${unanswered} sent without an answer, ${consumer.finished.size} FINished; restarted by ${tRestarted}; ` +
       `delivered after the restart: keep ${keep.consumer.received.size} (${duplicates(keep.consumer)} dup), ` +
       `fin ${fin.consumer.received.size} (${duplicates(fin.consumer)} dup), late ${late.consumer.received.size} (${duplicates(late.consumer)} dup); ` +
