@@ -43,7 +43,7 @@ export class ChannelObject extends DurableObject<Env> implements ChannelRpc {
       this.queue.setReady(this.current!, count);
       this.saveAttachment(this.current!);
       // After every frame sent before this RDY was read (the link is ordered).
-      if (ack) this.current!.conn.send(rdyAck(count));
+      if (ack) this.current!.conn.send(rdyAck(count, this.current!.inFlight));
     },
     fin: (b, at) => this.answer(this.queue.finishMessage(this.current!, idValue(b, at)), "E_FIN_FAILED FIN", b, at),
     req: (b, at, delayMs) => this.answer(this.queue.requeueMessage(this.current!, idValue(b, at), delayMs), "E_REQ_FAILED REQ", b, at),

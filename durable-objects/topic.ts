@@ -43,8 +43,10 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
   private store: TopicStore;
   /** This object's name: the topic's, or "topic/i" for its shard i (src/topic/shards.ts). */
   private name: string | null = null;
-  /** Shard 0: how many shards the topic has. */
+  /** Shard 0: how many shards the topic has (publishers and consumers use these)... */
   private shards = 1;
+  /** ...and how many may exist: more while shards are being added (src/http/nsqd.ts). */
+  private shardLimit = 1;
   private paused = false;
   /** Channel name -> generation; a generation tells a re-created channel from its predecessor. */
   private channels = new Map<string, number>();
@@ -76,7 +78,7 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
     this.name = s.name;
     this.paused = s.paused;
     this.generation = s.generation;
-    this.shards = s.shards;
+    this.shards = this.shardLimit = s.shards;
     this.ids = this.allocator(s.idLimit, s.sharded);
     this.channels = s.channels;
     this.backlogCount = s.backlogCount;
@@ -134,7 +136,7 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
    * Creates the topic if needed (as nsqd's GetTopic does on PUB and SUB). `topic` is this
    * object's name (a shard's is "topic/i"); `shards` is the topic's shard count, given to shard 0.
    */
-  async create(topic: string, shards = config(this.env).topicShards): Promise<void> {
+  async create(topic: string, shards = config(this.env).topicShards, idFloor = 0): Promise<void> {
     if (this.name !== null) return;
     // A shard exists only while its topic has that many (a publish may come from a stale count),
     // and never without its shard 0 (which the registry knows, and which holds the count).
@@ -142,23 +144,51 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
     if (index > 0) {
       const first = topicStub(this.env, base);
       await first.create(base);
-      if (index >= (await first.shardCount())) throw new Error(`${topic}: ${NOT_A_SHARD}`);
+      if (index >= (await first.shardsAllowed())) throw new Error(`${topic}: ${NOT_A_SHARD}`);
     }
     if (this.name !== null) return;
     this.name = topic;
     const { name, first } = this.topic;
-    this.shards = first ? shards : 1;
+    this.shards = this.shardLimit = first ? shards : 1;
     const sharded = !first || shards > 1;
     this.store.setName(topic);
     this.store.setShards(this.shards, sharded);
     this.ids = this.allocator(0, sharded);
-    this.ids.start(Date.now());
+    // (A shard added later starts above every id shard 0 reserved: ids never repeat.)
+    this.ids.start(Math.max(Date.now(), Math.ceil(idFloor / 1000)));
     if (first) await registryStub(this.env).addTopic(name);
   }
 
   /** Shard 0: the topic's shard count (for one not created yet, what it would be created with). */
   shardCount(): number {
     return this.name === null ? config(this.env).topicShards : this.shards;
+  }
+
+  /** Shard 0: how many shards may exist now (more than shardCount() while some are added). */
+  shardsAllowed(): number {
+    return this.name === null ? config(this.env).topicShards : this.shardLimit;
+  }
+
+  /**
+   * Shard 0, adding shards (M > N): shards N..M-1 may now be created; this object's ids become a
+   * sharded topic's (every MAX_SHARDS-th, from above those it reserved). Returns the id floor
+   * for the new shards. The count itself changes with addShards(), once they are ready.
+   */
+  prepareShards(n: number): number {
+    if (this.name === null || n <= this.shards) return 0;
+    this.shardLimit = Math.max(this.shardLimit, n);
+    if (this.ids.stride === 1) {
+      this.store.setShards(this.shards, true);
+      this.ids = this.allocator(this.ids.reserved, true);
+    }
+    return this.ids.reserved;
+  }
+
+  /** Shard 0: the added shards are ready (they have every channel): publishers may use them. */
+  addShards(n: number) {
+    if (this.name === null || n <= this.shards) return;
+    this.shards = this.shardLimit = n;
+    this.store.setShards(n, true);
   }
 
   // ---- publishing ------------------------------------------------------------------------

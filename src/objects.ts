@@ -19,8 +19,11 @@ export interface Publish {
 /** durable-objects/topic.ts: one per topic. */
 export interface TopicRpc extends Rpc.DurableObjectBranded {
   exists(): boolean;
-  create(topic: string, shards?: number): Promise<void>;
+  create(topic: string, shards?: number, idFloor?: number): Promise<void>;
   shardCount(): number;
+  shardsAllowed(): number;
+  prepareShards(n: number): number;
+  addShards(n: number): void;
   /** Segments packed by src/segment.ts's packPublishes: resolves once every message is durable. */
   publish(topic: string, segments: Uint8Array[]): Promise<void>;
   createChannel(topic: string, channel: string): Promise<void>;

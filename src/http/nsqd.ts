@@ -3,6 +3,7 @@
 //   GET  /ping                     GET  /info                    GET /stats
 //   POST /pub?topic=&defer=        POST /mpub?topic=&binary=      (nsq-edge's: &key=)
 //   POST /topic/create?topic=&shards=   POST /topic/delete|empty|pause|unpause?topic=
+//   POST /topic/shards?topic=&n=        (nsq-edge's: adds shards to a live topic)
 //   POST /channel/create|delete|empty|pause|unpause?topic=&channel=
 import type { Context } from "hono";
 import { visibleTo, type Access } from "./auth";
@@ -29,6 +30,7 @@ export function nsqdRoutes(route: RouteFn) {
   route("POST", "/mpub", "publish", mpub);
   route("GET", "/stats", "read", stats);
   route("POST", "/topic/create", "admin", topicCreate);
+  route("POST", "/topic/shards", "admin", topicShards);
   route("POST", "/topic/delete", "admin", topicAdmin("delete"));
   route("POST", "/topic/empty", "admin", topicAdmin("empty"));
   route("POST", "/topic/pause", "admin", topicAdmin("pause"));
@@ -220,6 +222,39 @@ async function topicCreate(c: C) {
   const n = await topicStub(c.env, topic).shardCount();
   knownShards(topic, n);
   await Promise.all(Array.from({ length: n - 1 }, (_, i) => topicStub(c.env, shardName(topic, i + 1)).create(shardName(topic, i + 1))));
+  return nsqEmpty();
+}
+
+/**
+ * Adds shards to a live topic (src/topic/shards.ts): the new shard objects get every channel of
+ * the topic (and its pause) before shard 0 counts them, so nothing published to them waits
+ * without a channel; consumers' sessions link to them within seconds (src/v2/session.ts).
+ */
+async function topicShards(c: C) {
+  const q = query(c);
+  const topic = topicParam(q);
+  const n = parseShards(q.get("n") ?? "");
+  if (n === null) throw new HttpError(400, "INVALID_SHARDS");
+  const first = topicStub(c.env, topic);
+  if (!(await first.exists())) throw new HttpError(404, "TOPIC_NOT_FOUND");
+  const have = await first.shardCount();
+  // Draining shards away is not there yet.
+  if (n < have) throw new HttpError(400, "SHARDS_CANNOT_SHRINK");
+  if (n === have) return nsqEmpty();
+  const floor = await first.prepareShards(n);
+  const channels = await registryStub(c.env).channels(topic);
+  const paused = (await first.stats(undefined, false))?.paused ?? false;
+  await Promise.all(
+    Array.from({ length: n - have }, async (_, k) => {
+      const shard = shardName(topic, have + k);
+      const stub = topicStub(c.env, shard);
+      await stub.create(shard, 1, floor);
+      if (paused) await stub.setPaused(true);
+      for (const ch of channels) await stub.createChannel(shard, ch);
+    }),
+  );
+  await first.addShards(n);
+  knownShards(topic, n);
   return nsqEmpty();
 }
 

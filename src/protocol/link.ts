@@ -6,8 +6,9 @@
 //   [ 4-byte sequence number ] then records:
 //   'R' [ 4-byte count ]                    RDY
 //   'A' [ 4-byte count ]                    RDY, acknowledged: the channel answers a text message
-//                                           "rdy <count>" once it acts on it (a sharded topic's
-//                                           session spreads RDY over links: src/v2/rdy-spread.ts)
+//                                           "rdy <count> <in flight>" once it acts on it (a sharded
+//                                           topic's session spreads RDY over links:
+//                                           src/v2/rdy-spread.ts)
 //   'F' [ 16-byte id ]                      FIN
 //   'Q' [ 16-byte id ][ 4-byte delay ms ]   REQ
 //   'T' [ 16-byte id ]                      TOUCH
@@ -86,10 +87,13 @@ export type LinkCommand =
 
 const R = 0x52, A = 0x41, F = 0x46, Q = 0x51, T = 0x54, C = 0x43;
 
-/** The channel's acknowledgement of an 'A' record. */
-export const rdyAck = (count: number) => `rdy ${count}`;
-/** The count of an acknowledgement, or -1 if the text is none. */
-export const rdyAckCount = (text: string) => (text.startsWith("rdy ") ? Number(text.slice(4)) : -1);
+/** The channel's acknowledgement of an 'A' record: the RDY it now acts on, and the link's messages in flight. */
+export const rdyAck = (count: number, inFlight: number) => `rdy ${count} ${inFlight}`;
+/** An acknowledgement's RDY and in-flight count, or null if the text is none. */
+export function readRdyAck(text: string): { count: number; inFlight: number } | null {
+  const m = /^rdy (\d+) (\d+)$/.exec(text);
+  return m ? { count: Number(m[1]), inFlight: Number(m[2]) } : null;
+}
 
 const size = (c: LinkCommand) => (c.op === "CLS" ? 1 : c.op === "RDY" ? 5 : c.op === "REQ" ? 21 : 17);
 

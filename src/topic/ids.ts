@@ -29,6 +29,11 @@ export class IdAllocator {
     return n - r + this.offset + (r > this.offset ? this.stride : 0);
   }
 
+  /** The end of the reserved ids: none handed out so far is at or above it. */
+  get reserved(): number {
+    return this.limit;
+  }
+
   /** Whether ids were ever reserved (the topic was created). */
   get started(): boolean {
     return this.limit !== 0;

@@ -30,6 +30,8 @@ export interface RdyCommand {
 interface LinkState {
   /** The RDY last sent. */
   rdy: number;
+  /** In flight without an id known here (adopted from a single link): FINs of unknown ids go to link 0. */
+  unknown: number;
   /** Sent and not yet acknowledged, oldest first. */
   unacked: number[];
   /** The last acknowledged RDY. */
@@ -50,8 +52,28 @@ export class RdySpread {
   /** Token mode: the links that are to hold RDY 1. */
   private readonly holders = new Set<number>();
 
-  constructor(readonly n: number) {
-    this.links = Array.from({ length: n }, () => ({ rdy: 0, unacked: [], acked: 0, inFlight: 0, since: 0, lastMessage: 0 }));
+  readonly n!: number;
+
+  constructor(n: number) {
+    this.links = [];
+    this.grow(n);
+  }
+
+  /** More shards: links n.. join, holding nothing. */
+  grow(n: number) {
+    while (this.links.length < n) this.links.push({ rdy: 0, unknown: 0, unacked: [], acked: 0, inFlight: 0, since: 0, lastMessage: 0 });
+    (this as { n: number }).n = n;
+  }
+
+  /**
+   * Link 0 was the connection's only link (the topic had one shard): it keeps the RDY it had,
+   * and what it has in flight (the channel's count, acknowledged) is counted without ids.
+   */
+  adopt(rdy: number, inFlight: number) {
+    const l = this.links[0]!;
+    l.rdy = l.acked = rdy;
+    l.inFlight = l.unknown = inFlight;
+    this.ready = rdy;
   }
 
   /** The most the channel of `link` may be acting on. */
@@ -72,6 +94,11 @@ export class RdySpread {
     let sum = 0;
     for (const l of this.links) sum += l.inFlight;
     return sum;
+  }
+
+  /** The client's RDY, planned on the next event. */
+  setReadyLater(count: number) {
+    this.ready = count;
   }
 
   /** The client's RDY. */
@@ -96,7 +123,14 @@ export class RdySpread {
   /** FIN or REQ of a message in flight: it leaves. Returns its link, or -1 if unknown here. */
   finished(id: string, now: number): { link: number; rdy: RdyCommand[] } {
     const f = this.flying.get(id);
-    if (!f) return { link: -1, rdy: [] };
+    if (!f) {
+      // One of those adopted without ids: they came from link 0.
+      const l0 = this.links[0]!;
+      if (l0.unknown === 0) return { link: -1, rdy: [] };
+      l0.unknown--;
+      l0.inFlight--;
+      return { link: 0, rdy: this.plan(now) };
+    }
     this.flying.delete(id);
     this.links[f.link]!.inFlight--;
     return { link: f.link, rdy: this.plan(now) };
@@ -108,12 +142,21 @@ export class RdySpread {
     if (f) f.deadline = deadline + TIMEOUT_MARGIN_MS;
   }
 
-  /** The channel of `link` acknowledged the RDY `count` (acknowledgements come in order). */
-  acked(link: number, count: number, now: number): RdyCommand[] {
+  /**
+   * The channel of `link` acknowledged the RDY `count` (acknowledgements come in order), with
+   * `channelInFlight` messages of the link in flight there: those without an id here (adopted,
+   * or timed out there while counted here) are set from it.
+   */
+  acked(link: number, count: number, now: number, channelInFlight?: number): RdyCommand[] {
     const l = this.links[link]!;
     while (l.unacked.length && l.unacked[0] !== count) l.unacked.shift();
     l.unacked.shift();
     l.acked = count;
+    if (channelInFlight !== undefined && l.unknown > 0) {
+      const known = l.inFlight - l.unknown;
+      l.unknown = Math.min(l.unknown, Math.max(0, channelInFlight - known));
+      l.inFlight = known + l.unknown;
+    }
     return this.plan(now);
   }
 
@@ -122,6 +165,7 @@ export class RdySpread {
     for (const [id, f] of this.flying) if (f.link === link) this.flying.delete(id);
     const l = this.links[link]!;
     l.inFlight = 0;
+    l.unknown = 0;
     l.unacked.length = 0;
     l.acked = 0;
   }

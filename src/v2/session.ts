@@ -8,7 +8,7 @@ import type { Config, Env } from "../config";
 import { authenticatorOf } from "../auth/worker";
 import { ProtocolError } from "../protocol/errors";
 import { errorFrame, responseFrame, sendChunked } from "../protocol/frames";
-import { encodeLink, linkRequest, type LinkCommand } from "../protocol/link";
+import { encodeLink, linkRequest, type ClientInfo, type LinkCommand } from "../protocol/link";
 import { BadMagicError, type Command, ParseError, V2Parser } from "../protocol/parser";
 import { hostOf } from "../protocol/remote-address";
 import { channelStub, onShard, shardsOf, topicStub } from "../stubs";
@@ -30,6 +30,8 @@ const TIMER: IntervalTimer = {
   clearInterval: (handle) => clearInterval(handle as number),
 };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** How often a subscribed session asks whether its topic has gained shards. */
+const SHARD_CHECK_MS = 2000;
 /** Held in place of the commands after an overlong line: nsqd drops the connection there. */
 const OVERLONG = null;
 
@@ -44,6 +46,13 @@ export class V2Session implements Client {
   private link: WebSocket | null = null;
   /** A sharded topic's links, one per shard, in place of `link`. */
   private shardLinks: ShardLinks | null = null;
+  /** What SUB joined, for the links to shards added later. */
+  private joined: { topic: string; channel: string; info: ClientInfo } | null = null;
+  /** Checks now and then whether the topic gained shards; with `growing` while links open. */
+  private shardCheck: ReturnType<typeof setInterval> | null = null;
+  private growing = false;
+  /** The client's RDY as last sent on the single link (taken over with it). */
+  private rdy = 0;
   /** Numbers each link message: workerd may hand a hibernatable socket's messages over out of order. */
   private linkSeq = 0;
   /** The channel commands of the read under way (and any issued before the link opened): they leave together, in one link message. */
@@ -214,6 +223,7 @@ export class V2Session implements Client {
       // already closed
     }
     this.shardLinks?.close();
+    if (this.shardCheck) clearInterval(this.shardCheck);
   }
 
   // ---- what the verbs ask (Client) -------------------------------------------------------
@@ -278,7 +288,10 @@ export class V2Session implements Client {
 
   channel(cmd: LinkCommand) {
     if (this.shardLinks) this.shardLinks.command(cmd);
-    else this.linkOut.push(cmd);
+    else {
+      if (cmd.op === "RDY") this.rdy = cmd.count;
+      this.linkOut.push(cmd);
+    }
   }
 
   subscribe(topic: string, channel: string) {
@@ -299,18 +312,62 @@ export class V2Session implements Client {
 
   private async openLink(topic: string, channel: string) {
     const info = clientInfo(this.settings, this.remoteAddress, Date.now(), this.auth.state);
-    const join = (shard: string) =>
-      joinWithRetry(async () => {
-        await topicStub(this.env, shard).createChannel(shard, channel);
-        return (await channelStub(this.env, shard, channel).fetch(linkRequest(info))).webSocket;
-      }, sleep);
+    this.joined = { topic, channel, info };
     const n = await shardsOf(this.env, topic);
-    if (n === 1) return this.attach(await join(topic));
-    // Shard 0 first: it registers the channel.
-    const first = await join(topic);
-    const rest = await Promise.all(Array.from({ length: n - 1 }, (_, i) => join(shardName(topic, i + 1))));
-    this.attachShards([first, ...rest]);
+    if (n === 1) this.attach(await this.join(topic));
+    else {
+      // Shard 0 first: it registers the channel.
+      const first = await this.join(topic);
+      const rest = await Promise.all(Array.from({ length: n - 1 }, (_, i) => this.join(shardName(topic, i + 1))));
+      this.attachShards([first, ...rest]);
+    }
+    // Shards added to the topic later are joined too (POST /topic/shards).
+    this.shardCheck = setInterval(() => void this.joinAddedShards(), SHARD_CHECK_MS);
   }
+
+  /** The link to one shard's channel object (creating the channel there if needed). */
+  private join(shard: string): Promise<WebSocket> {
+    const { channel, info } = this.joined!;
+    return joinWithRetry(async () => {
+      await topicStub(this.env, shard).createChannel(shard, channel);
+      return (await channelStub(this.env, shard, channel).fetch(linkRequest(info))).webSocket;
+    }, sleep);
+  }
+
+  private async joinAddedShards() {
+    if (this.closed || this.growing || !this.joined || (!this.link && !this.shardLinks)) return;
+    const { topic } = this.joined;
+    const have = this.shardLinks?.count ?? 1;
+    this.growing = true;
+    try {
+      const n = await shardsOf(this.env, topic);
+      if (n <= have || this.closed) return;
+      const links = await Promise.all(Array.from({ length: n - have }, (_, i) => this.join(shardName(topic, have + i))));
+      if (this.closed) {
+        for (const l of links) l.close(1000, "client gone");
+        return;
+      }
+      if (this.shardLinks) return this.shardLinks.add(links);
+      // The single link becomes the first of several: what waits for it goes first, then its
+      // sequence, RDY and in flight (asked of its channel) carry over.
+      this.sendLink();
+      const single = this.link!;
+      this.shardLinks = new ShardLinks(links, this.settings.msgTimeout, (f) => this.respond(f), () => this.close(), Date.now, {
+        ws: single,
+        seq: this.linkSeq,
+        rdy: this.rdy,
+      });
+      this.link = null;
+      this.adopted = single;
+    } catch (e) {
+      console.error(`V2: joining the shards added to ${topic} failed: ${errorText(e)}`);
+    } finally {
+      this.growing = false;
+    }
+  }
+
+  /** The single link taken over by shardLinks: its messages go there (link 0). */
+  private adopted: WebSocket | null = null;
 
   private attachShards(links: WebSocket[]) {
     if (this.closed) {
@@ -336,10 +393,12 @@ export class V2Session implements Client {
       return;
     }
     this.link = link;
-    // Message frames and channel errors go to the client as they are.
+    // Message frames and channel errors go to the client as they are (once the topic has gained
+    // shards, through shardLinks, which takes this link over as its first).
     link.addEventListener("message", (e) => {
-      const data = e.data;
-      this.respond(typeof data === "string" ? encoder.encode(data) : new Uint8Array(data as ArrayBuffer));
+      const data = e.data as ArrayBuffer | string;
+      if (this.shardLinks && this.adopted === link) return this.shardLinks.onLink(0, data);
+      this.respond(typeof data === "string" ? encoder.encode(data) : new Uint8Array(data));
     });
     // The channel went away (deleted, or its object restarted): so does this client, as with nsqd.
     link.addEventListener("close", () => this.close());

@@ -5,7 +5,7 @@
 // message came from; CLS to all. The channel acknowledges each RDY it is sent here (the 'A'
 // record of src/protocol/link.ts), which is what lets RDY move between links safely.
 import { FRAME_MESSAGE } from "../protocol/frames";
-import { encodeLink, rdyAckCount, type LinkCommand } from "../protocol/link";
+import { encodeLink, readRdyAck, type LinkCommand } from "../protocol/link";
 import { MAX_SHARDS } from "../topic/shards";
 import { RdySpread, type RdyCommand } from "./rdy-spread";
 
@@ -53,42 +53,82 @@ export class FrameIds {
   }
 }
 
+/** A connection's single link, taken over when its topic gains shards: its sequence and RDY so far. */
+export interface Adopted {
+  ws: WebSocket;
+  seq: number;
+  rdy: number;
+}
+
 export class ShardLinks {
   private readonly spread: RdySpread;
-  private readonly outs: LinkCommand[][];
-  private readonly seqs: number[];
-  private readonly ids: FrameIds[];
+  private readonly links: WebSocket[] = [];
+  private readonly outs: LinkCommand[][] = [];
+  private readonly seqs: number[] = [];
+  private readonly ids: FrameIds[] = [];
   private readonly timer: ReturnType<typeof setInterval>;
   private closed = false;
+  /** Until link 0's channel has said what it has in flight (adopted), nothing moves. */
+  private adopting = false;
 
   constructor(
-    private readonly links: WebSocket[],
+    links: WebSocket[],
     private readonly msgTimeoutMs: number,
     /** Frames for the client. */
     private readonly deliver: (frames: Uint8Array) => void,
     /** A link failed or closed: the session goes too (as with one link). */
     private readonly fail: () => void,
     private readonly now: () => number = Date.now,
+    adopted?: Adopted,
   ) {
-    this.spread = new RdySpread(links.length);
-    this.outs = links.map(() => []);
-    this.seqs = links.map(() => 0);
-    this.ids = links.map(() => new FrameIds());
-    links.forEach((ws, i) => {
+    this.spread = new RdySpread(links.length + (adopted ? 1 : 0));
+    if (adopted) {
+      // Already open and listened to by the session: it hands its messages on here (see onLink).
+      this.links.push(adopted.ws);
+      this.outs.push([]);
+      this.seqs.push(adopted.seq);
+      this.ids.push(new FrameIds());
+      // Its in flight is asked for: an acknowledged RDY (the same) answers it.
+      this.spread.adopt(adopted.rdy, adopted.rdy);
+      this.adopting = true;
+      this.outs[0]!.push({ op: "RDY", count: adopted.rdy, ack: true });
+    }
+    this.add(links);
+    this.timer = setInterval(() => this.tick(), TICK_MS);
+  }
+
+  /** More links (the topic gained shards), holding nothing until the spread gives them RDY. */
+  add(links: WebSocket[]) {
+    for (const ws of links) {
+      const i = this.links.length;
+      this.links.push(ws);
+      this.outs.push([]);
+      this.seqs.push(0);
+      this.ids.push(new FrameIds());
       ws.binaryType = "arraybuffer";
       ws.accept();
       ws.addEventListener("message", (e) => this.onLink(i, e.data as ArrayBuffer | string));
       ws.addEventListener("close", () => this.lost(i));
       ws.addEventListener("error", () => this.lost(i));
-    });
-    this.timer = setInterval(() => this.tick(), TICK_MS);
+    }
+    this.spread.grow(this.links.length);
+    if (!this.adopting) this.queue(this.spread.tick(this.now()));
+    this.flush();
   }
 
-  private onLink(i: number, data: ArrayBuffer | string) {
+  get count(): number {
+    return this.links.length;
+  }
+
+  /** A link message (the session passes on those of an adopted link). */
+  onLink(i: number, data: ArrayBuffer | string) {
     if (this.closed) return;
     if (typeof data === "string") {
-      const count = rdyAckCount(data);
-      if (count >= 0) this.queue(this.spread.acked(i, count, this.now()));
+      const ack = readRdyAck(data);
+      if (ack) {
+        if (i === 0) this.adopting = false;
+        this.queue(this.spread.acked(i, ack.count, this.now(), ack.inFlight));
+      }
       this.flush();
       return;
     }
@@ -105,7 +145,7 @@ export class ShardLinks {
   }
 
   private tick() {
-    if (this.closed) return;
+    if (this.closed || this.adopting) return;
     this.queue(this.spread.tick(this.now()));
     this.flush();
   }
@@ -127,6 +167,11 @@ export class ShardLinks {
     const now = this.now();
     switch (cmd.op) {
       case "RDY":
+        if (this.adopting) {
+          // Before link 0's in flight is known: held back, as the ack will plan again.
+          this.spread.setReadyLater(cmd.count);
+          return;
+        }
         this.queue(this.spread.setReady(cmd.count, now));
         return;
       case "CLS":

@@ -57,6 +57,7 @@ const TABLE: Record<string, { path: string; body?: string; expect: number[] }> =
   "POST /mpub": { path: "/mpub?topic=orders", body: "a\nb", expect: PUBLISH },
   "GET /stats": { path: "/stats?format=json", expect: READ },
   "POST /topic/create": { path: "/topic/create?topic=orders", expect: ADMIN },
+  "POST /topic/shards": { path: "/topic/shards?topic=orders&n=2", expect: ADMIN },
   "POST /topic/delete": { path: "/topic/delete?topic=orders", expect: ADMIN },
   "POST /topic/empty": { path: "/topic/empty?topic=orders", expect: ADMIN },
   "POST /topic/pause": { path: "/topic/pause?topic=orders", expect: ADMIN },
