@@ -28,6 +28,7 @@ const { values: opt } = parseArgs({
     "latency-rate": { type: "string", default: "5000" },
     channels: { type: "string", default: "10" },
     "many-channels": { type: "string", default: "1000" },
+    "shard-rate": { type: "string", default: "600" },
     only: { type: "string", default: "" },
     port: { type: "string", default: "4171" },
     // workerd's V8 inspector on this port, for bench/profile.ts to record a CPU profile.
@@ -467,6 +468,67 @@ async function manyChannels(svc: Service, channels: number, msgs: number) {
   return { channels: subscribed, msgs, delivered, mpub_ms: round(acked), secs: round(s), rate: delivered / s, us_per_channel_batch: round((s * 1e6) / channels) };
 }
 
+/** Events each object of `topic` (topic shards and their channel `c`) has taken, by object name. */
+async function requestsOf(svc: Service, topic: string): Promise<Map<string, number>> {
+  const res = await fetch(`${svc.url}/stats?format=json&topic=${topic}&include_requests=true&include_clients=false`);
+  const doc = (await res.json()) as { topics: { topic_name: string; requests?: number; channels: { channel_name: string; requests?: number }[]; shards?: unknown[] }[] };
+  const t = doc.topics[0]!;
+  const shards = (t.shards ?? [t]) as typeof doc.topics;
+  const out = new Map<string, number>();
+  shards.forEach((s, i) => {
+    const name = i === 0 ? topic : `${topic}/${i}`;
+    out.set(`topic ${name}`, s.requests ?? 0);
+    for (const c of s.channels) out.set(`channel ${name}/${c.channel_name}`, c.requests ?? 0);
+  });
+  return out;
+}
+
+/**
+ * The scale model of sharding (issue 14): one topic of `n` shards with a channel consumed by R
+ * connections (RDY 2500, FIN each), HTTP /pub at a steady `rate` (open loop) for `secs`: the
+ * events each object takes per second, the busiest, and what was delivered; then MPUB publishers
+ * at full speed (workload 1's) for the throughput this machine reaches with n shards.
+ */
+async function shardScale(svc: Service, n: number, rate: number, secs: number) {
+  const topic = `bench-shards-${n}`;
+  await post(svc, `/topic/create?topic=${topic}&shards=${n}`, "");
+  await post(svc, `/channel/create?topic=${topic}&channel=c`, "");
+  let delivered = 0;
+  const conns = await Promise.all(
+    Array.from({ length: R }, async () => {
+      let fins: Uint8Array[] = [];
+      const conn: Conn = await Conn.open(svc.dial, {
+        message: (data) => {
+          delivered++;
+          fins.push(cmd.fin(new TextDecoder().decode(data.subarray(10, 26))));
+          if (fins.length === 1)
+            queueMicrotask(() => {
+              conn.send(cmd.concatAll(fins));
+              fins = [];
+            });
+        },
+      });
+      conn.send(cmd.sub(topic, "c"));
+      conn.send(cmd.rdy(RDY));
+      return conn;
+    }),
+  );
+  await new Promise((r) => setTimeout(r, 500));
+  const before = await requestsOf(svc, topic);
+  const t0 = performance.now();
+  const pub = await openLoop(svc.url, "POST", `/pub?topic=${topic}`, body(SIZE), rate, secs);
+  const deadline = performance.now() + 10_000;
+  while (delivered < pub.ok && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const elapsed = (performance.now() - t0) / 1000;
+  const after = await requestsOf(svc, topic);
+  const perSecond = [...after].map(([name, count]) => ({ name, per_s: round((count - (before.get(name) ?? 0)) / secs) }));
+  const busiest = perSecond.reduce((a, b) => (b.per_s > a.per_s ? b : a));
+  const deliveredOpenLoop = delivered;
+  const mpub = await publish(svc, topic, { secs, mode: "mpub" });
+  for (const c of conns) c.close();
+  return { shards: n, offered: rate, pub, delivered: deliveredOpenLoop, delivered_rate: deliveredOpenLoop / elapsed, objects: perSecond, busiest, mpub_rate: mpub.rate };
+}
+
 /** A write+fsync loop on the state directory's disk: the cost of one durable commit, now. */
 function fsyncProbe(dir: string, n = 300) {
   const file = path.join(dir, "fsync-probe");
@@ -628,6 +690,23 @@ if (wanted("many")) {
       `${fmt(m.delivered)} deliveries in ${m.secs} s = ${fmt(m.rate)}/s (${fmt(m.us_per_channel_batch)} µs per channel per batch)`,
     ]);
   });
+}
+if (wanted("shards")) {
+  const levels: Awaited<ReturnType<typeof shardScale>>[] = [];
+  for (const n of [1, 4, 16]) {
+    await withService(async (svc) => {
+      const s = await shardScale(svc, n, Number(opt["shard-rate"]), DURATION);
+      levels.push(s);
+      const topics = s.objects.filter((o) => o.name.startsWith("topic"));
+      const channels = s.objects.filter((o) => o.name.startsWith("channel"));
+      const avg = (xs: { per_s: number }[]) => round(xs.reduce((a, b) => a + b.per_s, 0) / xs.length);
+      rows.push([
+        `9. ${n} shard${n > 1 ? "s" : ""}: /pub at ${fmt(s.offered)} req/s open loop, ${R} consumers`,
+        `${fmt(s.delivered_rate)} delivered/s, p99 ${s.pub.p99} ms; events per object per s: busiest ${s.busiest.per_s} (${s.busiest.name}), topic shards ${avg(topics)}, channels ${avg(channels)}; MPUB at full speed ${fmt(s.mpub_rate)} msgs/s`,
+      ]);
+    });
+  }
+  results.shards = levels;
 }
 if (wanted("bridge")) {
   await withService(async (svc) => {

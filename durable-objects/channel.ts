@@ -33,6 +33,8 @@ export class ChannelObject extends DurableObject<Env> implements ChannelRpc {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private timerAt = Infinity;
   private ackTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Events taken since this object started (the benchmark's count of calls per object). */
+  private requests = 0;
 
   // One visitor for every link message (no closures per message): `current` is the link it
   // runs for, `errors` the frames it answers.
@@ -112,6 +114,7 @@ export class ChannelObject extends DurableObject<Env> implements ChannelRpc {
    * take. `topic` is the topic's message count and bytes so far, kept here with the messages.
    */
   push(segments: Uint8Array[], topic?: { count: number; bytes: number }) {
+    this.requests++;
     this.queue.push(segments, topic);
   }
 
@@ -128,7 +131,8 @@ export class ChannelObject extends DurableObject<Env> implements ChannelRpc {
   }
 
   stats(includeClients = true): ChannelStats | null {
-    return this.queue.stats(includeClients);
+    const s = this.queue.stats(includeClients);
+    return s && { ...s, requests: this.requests };
   }
 
   // ---- consumers' links ------------------------------------------------------------------
@@ -157,6 +161,7 @@ export class ChannelObject extends DurableObject<Env> implements ChannelRpc {
    * the binary records of src/protocol/link.ts after a 4-byte sequence number, run in order.
    */
   override webSocketMessage(ws: WebSocket, data: ArrayBuffer | string) {
+    this.requests++;
     const c = this.links.get(ws);
     if (!c || typeof data === "string" || data.byteLength < 4) return;
     try {
@@ -266,6 +271,7 @@ export class ChannelObject extends DurableObject<Env> implements ChannelRpc {
 
   /** Deferred and requeued rows are in storage, so a durable alarm wakes the object for them. */
   override async alarm() {
+    this.requests++;
     this.guard("the alarm", () => this.queue.alarm());
   }
 

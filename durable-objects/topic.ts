@@ -64,6 +64,8 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
   /** Publishes that arrive while one fan-out is under way share the next. */
   private publishes = new GroupCommit<Segments>((group) => this.commit(group), FANOUT_GROUP);
   private draining = false;
+  /** Events taken since this object started (the benchmark's count of calls per object). */
+  private requests = 0;
   /** Serializes changes to the channel list (create, delete, ephemeral clean-up). */
   private lock: Promise<unknown> = Promise.resolve();
 
@@ -198,6 +200,7 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
    * fill in. Resolves once every message is durable (in every channel, or in this object).
    */
   async publish(topic: string, segments: Uint8Array[]): Promise<void> {
+    this.requests++;
     await this.create(topic);
     return this.publishes.add(segments);
   }
@@ -282,6 +285,7 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
 
   /** Retries the outbox and resumes an interrupted drain. */
   override async alarm() {
+    this.requests++;
     if (this.name === null) return;
     const topic = this.name;
     let failed = false;
@@ -431,6 +435,7 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
       message_bytes: this.messageBytes,
       paused: this.paused,
       e2e_processing_latency: { count: 0, percentiles: null },
+      requests: this.requests,
     };
   }
 }

@@ -55,6 +55,8 @@ export interface ChannelStats {
   clients: ClientStats[] | null;
   paused: boolean;
   e2e_processing_latency: Latency;
+  /** nsq-edge's: events this channel's object has taken since it started (publishes, links' messages, alarms). */
+  requests?: number;
 }
 
 export interface TopicStats {
@@ -68,6 +70,8 @@ export interface TopicStats {
   e2e_processing_latency: Latency;
   /** nsq-edge's: a sharded topic's shards, each as its own object reports it (shard 0 first). */
   shards?: TopicStats[];
+  /** nsq-edge's: events this topic's object has taken since it started (publishes, alarms). */
+  requests?: number;
 }
 
 export interface Stats {
