@@ -76,6 +76,11 @@ export async function topicAction(action: TopicAction, topic: string): Promise<v
   await call("POST", `/topic/${action}`, { topic });
 }
 
+/** Adds shards to a live topic (nsq-edge's POST /topic/shards): `n` is the new count. */
+export async function addShards(topic: string, n: number): Promise<void> {
+  await call("POST", "/topic/shards", { topic, n: String(n) });
+}
+
 export async function channelAction(action: ChannelAction, topic: string, channel: string): Promise<void> {
   await call("POST", `/channel/${action}`, { topic, channel });
 }

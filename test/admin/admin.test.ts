@@ -243,6 +243,23 @@ describe("admin UI", () => {
     expect(errorsOf(page)).toEqual([]);
   });
 
+  it("topic: its shards, each with its figures, and adding shards from the page", async () => {
+    const topic = unique("shards");
+    await create(topic, "c");
+    const page = await open(`/admin/topics/${topic}`);
+    await waitText(page, '[data-field="shards"]', "One shard: the topic is one object.");
+    await page.fill('[data-form="add-shards"] input', "4");
+    await page.click('[data-form="add-shards"] button');
+    await page.waitForSelector('tr[data-shard="3"]');
+    expect(await page.locator('[data-table="shards"] tbody tr').count()).toBe(4);
+    for (let i = 0; i < 8; i++) await post(`/pub?topic=${topic}`, `m${i}`);
+    // Spread over the shards, and counted in each one's row.
+    await waitText(page, '.stat [data-field="messages"]', "8");
+    const perShard = await page.locator('[data-table="shards"] tbody tr td:nth-child(4)').allTextContents();
+    expect(perShard.map(Number).reduce((a, b) => a + b, 0)).toBe(8);
+    expect(errorsOf(page)).toEqual([]);
+  });
+
   it("nodes and lookup show what /nodes and /lookup answer", async () => {
     const topic = unique("lookup");
     await create(topic, "c1");

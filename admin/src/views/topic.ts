@@ -6,6 +6,9 @@ import { lineChart, PALETTE } from "../chart";
 import { commafy, fill, h, rate } from "../dom";
 import { channelKey, currentRate, gaugeSeries, rateSeries, topicKey } from "../history";
 import { actionButtons, createForm, latencyTable, statCards } from "./parts";
+import * as api from "../api";
+import { mayAct } from "../auth";
+import { notify } from "../dialog";
 
 export function topicView(ctx: Ctx, topic: string): View {
   const badges = h("span", { class: "badges" });
@@ -14,6 +17,7 @@ export function topicView(ctx: Ctx, topic: string): View {
   const charts = h("div", { class: "charts" });
   const latency = h("div", { class: "live" });
   const channels = h("div", { class: "live" });
+  const shards = h("div", { class: "live" });
   const form = createForm(ctx, topic);
   const el = h(
     "section",
@@ -25,6 +29,8 @@ export function topicView(ctx: Ctx, topic: string): View {
     latency,
     h("div", { class: "page-head" }, h("h2", null, "Channels"), form),
     channels,
+    h("div", { class: "page-head" }, h("h2", null, "Shards"), shardsForm(ctx, topic, () => latest?.shards?.length ?? 1)),
+    shards,
   );
   let latest: TopicStats | undefined;
 
@@ -72,6 +78,7 @@ export function topicView(ctx: Ctx, topic: string): View {
           ? h("div", { class: "empty-state" }, "No channels: messages wait in the topic until one is created or a consumer subscribes.")
           : channelTable(ctx, topic, sorted, (ch) => latest?.channels.find((c) => c.channel_name === ch)?.depth ?? 0),
       );
+      fill(shards, shardTable(t));
     },
   };
 }
@@ -142,4 +149,51 @@ function channelTable(ctx: Ctx, topic: string, channels: ChannelStats[], depthOf
       ),
     ),
   );
+}
+
+/** Each shard's own figures (a sharded topic's objects: src/topic/shards.ts), or that there is one. */
+function shardTable(t: TopicStats) {
+  if (!t.shards) return h("div", { class: "empty-state", "data-field": "shards" }, "One shard: the topic is one object.");
+  const num = (label: string, value: number) => h("td", { "data-label": label, class: "num" }, commafy(value));
+  return h(
+    "table",
+    { class: "grid cards", "data-table": "shards" },
+    h("thead", null, h("tr", null, ["Shard", "Topic depth", "Channel depth", "Messages"].map((x, i) => h("th", { class: i > 0 ? "num" : null }, x)))),
+    h(
+      "tbody",
+      null,
+      ...t.shards.map((s, i) =>
+        h(
+          "tr",
+          { "data-shard": String(i) },
+          h("td", { "data-label": "Shard" }, String(i)),
+          num("Topic depth", s.depth),
+          num("Channel depth", s.channels.reduce((n, c) => n + c.depth, 0)),
+          num("Messages", s.message_count),
+        ),
+      ),
+    ),
+  );
+}
+
+/** Adds shards (the count only grows): POST /topic/shards. */
+function shardsForm(ctx: Ctx, topic: string, current: () => number) {
+  if (!mayAct(topic)) return null;
+  const input = h("input", { name: "shards", type: "number", min: 2, max: 64, placeholder: "shards", required: true, "aria-label": "new shard count" });
+  const form = h("form", { class: "inline-form", "data-form": "add-shards" }, input, h("button", { class: "btn", type: "submit" }, "Set shards"));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const n = Number(input.value);
+    if (!(n > current())) return notify(`A topic's shards can only be added: it has ${current()}`, "error");
+    try {
+      await api.addShards(topic, n);
+    } catch (err) {
+      if (!(err instanceof api.ApiError && err.status === 401)) notify(`shards of topic ${topic}: ${err instanceof Error ? err.message : err}`, "error");
+      return;
+    }
+    notify(`Topic ${topic} has ${n} shards`);
+    input.value = "";
+    ctx.refreshNow();
+  });
+  return form;
 }
