@@ -93,8 +93,9 @@ export class ChannelObject extends DurableObject<Env> implements ChannelRpc {
   }
 
   /** Deletes every message and closes every consumer (nsqd's channel delete). */
-  async destroy() {
-    for (const ws of this.links.keys()) ws.close(1000, "channel deleted");
+  /** `code`: the links' close code (SHARD_DRAINED when a drained shard goes: its sessions stay). */
+  async destroy(code = 1000) {
+    for (const ws of this.links.keys()) ws.close(code, code === 1000 ? "channel deleted" : "shard drained");
     this.links.clear();
     this.queue.forget();
     await this.ctx.storage.deleteAlarm();

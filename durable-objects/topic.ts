@@ -8,7 +8,7 @@ import { DurableObject } from "cloudflare:workers";
 import { config, type Env } from "../src/config";
 import type { MessageCounts, TopicRpc } from "../src/objects";
 import { isEphemeral } from "../src/protocol/names";
-import { MAX_SHARDS, NOT_A_SHARD, shardOf } from "../src/topic/shards";
+import { MAX_SHARDS, NOT_A_SHARD, SHARD_DRAINED, shardOf } from "../src/topic/shards";
 import { segmentCount, stampSegment } from "../src/segment";
 import type { ChannelStats, TopicStats } from "../src/stats";
 import { channelStub, registryStub, topicStub } from "../src/stubs";
@@ -80,7 +80,8 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
     this.name = s.name;
     this.paused = s.paused;
     this.generation = s.generation;
-    this.shards = this.shardLimit = s.shards;
+    this.shards = s.shards;
+    this.shardLimit = s.shardLimit;
     this.ids = this.allocator(s.idLimit, s.sharded);
     this.channels = s.channels;
     this.backlogCount = s.backlogCount;
@@ -191,6 +192,38 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
     if (this.name === null || n <= this.shards) return;
     this.shards = this.shardLimit = n;
     this.store.setShards(n, true);
+  }
+
+  /**
+   * Shard 0: shards n.. take no more publishes (publishers use the first n) but keep delivering;
+   * the alarm deletes each once it holds nothing, highest first (shardsAllowed() then falls).
+   */
+  async shrinkShards(n: number) {
+    if (this.name === null || n >= this.shards || n < 1) return;
+    this.shards = n;
+    this.store.setShards(n, true, this.shardLimit);
+    await this.scheduleRetry();
+  }
+
+  /** A shard holds nothing: no backlog, and no channel with a message queued, in flight or deferred. */
+  drained(): boolean {
+    return this.backlogCount === 0 && this.store.outboxChannels().length === 0;
+  }
+
+  /** Shard 0's alarm: deletes the drained shards at the top; true while some still drain. */
+  private async dropDrainedShards(): Promise<boolean> {
+    while (this.shardLimit > this.shards) {
+      const i = this.shardLimit - 1;
+      const shard = `${this.name}/${i}`;
+      const stub = topicStub(this.env, shard);
+      const s = await stub.stats(undefined, false);
+      const empty = s === null || (s.depth === 0 && (await stub.drained()) && s.channels.every((c) => c.depth === 0 && c.in_flight_count === 0 && c.deferred_count === 0));
+      if (!empty) return true;
+      await stub.delete(SHARD_DRAINED);
+      this.shardLimit = i;
+      this.store.setShards(this.shards, true, this.shardLimit);
+    }
+    return false;
   }
 
   // ---- publishing ------------------------------------------------------------------------
@@ -308,6 +341,7 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
       }
     }
     if (this.backlogCount > 0 && !this.paused && this.channels.size > 0) await this.drain();
+    if (this.topic.first && this.shardLimit > this.shards && (await this.dropDrainedShards())) failed = true;
     if (failed) await this.ctx.storage.setAlarm(Date.now() + RETRY_DELAY_MS);
   }
 
@@ -374,11 +408,12 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
   // ---- topic administration --------------------------------------------------------------
 
   /** Deletes the topic, its channels and every message; false when it does not exist. */
-  delete(): Promise<boolean> {
+  /** `code`: the close code for the channels' links (a drained shard's: SHARD_DRAINED). */
+  delete(code = 1000): Promise<boolean> {
     return this.locked(async () => {
       if (this.name === null) return false;
       const topic = this.name;
-      await Promise.all([...this.channels.keys()].map((ch) => channelStub(this.env, topic, ch).destroy()));
+      await Promise.all([...this.channels.keys()].map((ch) => channelStub(this.env, topic, ch).destroy(code)));
       await this.destroyTopic();
       return true;
     });

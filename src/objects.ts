@@ -24,13 +24,15 @@ export interface TopicRpc extends Rpc.DurableObjectBranded {
   shardsAllowed(): number;
   prepareShards(n: number): number;
   addShards(n: number): void;
+  shrinkShards(n: number): Promise<void>;
+  drained(): boolean;
   /** Segments packed by src/segment.ts's packPublishes: resolves once every message is durable. */
   publish(topic: string, segments: Uint8Array[]): Promise<void>;
   createChannel(topic: string, channel: string): Promise<void>;
   hasChannel(channel: string): boolean;
   deleteChannel(channel: string): Promise<boolean>;
   channelIdle(channel: string, generation: number): Promise<void>;
-  delete(): Promise<boolean>;
+  delete(code?: number): Promise<boolean>;
   empty(): boolean;
   setPaused(paused: boolean): boolean;
   stats(channel?: string, includeClients?: boolean): Promise<TopicStats | null>;
@@ -39,7 +41,7 @@ export interface TopicRpc extends Rpc.DurableObjectBranded {
 /** durable-objects/channel.ts: one per topic and channel (consumers connect with fetch). */
 export interface ChannelRpc extends Rpc.DurableObjectBranded {
   init(topic: string, channel: string, generation: number): void;
-  destroy(): Promise<void>;
+  destroy(code?: number): Promise<void>;
   destroyIfIdle(generation: number): Promise<boolean>;
   push(segments: Uint8Array[], topic?: MessageCounts): void;
   empty(): boolean;

@@ -48,20 +48,29 @@ const relay = new PublishRelay<Publish>({
 const shardCounts = new Map<string, { n: number; until: number }>();
 const SHARD_COUNT_TTL_MS = 2000;
 
-/** A topic's shard count (src/topic/shards.ts), from its shard 0, remembered for a moment. */
-export async function shardsOf(env: Env, topic: string): Promise<number> {
+/**
+ * A topic's shard count (src/topic/shards.ts), from its shard 0, remembered for a moment: the
+ * shards publishes go to, or (`existing`) every shard object, those draining away included,
+ * which consumers link to.
+ */
+export async function shardsOf(env: Env, topic: string, existing = false): Promise<number> {
+  const key = existing ? `*${topic}` : topic;
   const now = Date.now();
-  const hit = shardCounts.get(topic);
+  const hit = shardCounts.get(key);
   if (hit && hit.until > now) return hit.n;
-  const n = await topicStub(env, topic).shardCount();
-  knownShards(topic, n);
+  const stub = topicStub(env, topic);
+  const n = existing ? await stub.shardsAllowed() : await stub.shardCount();
+  if (shardCounts.size >= MAX_IDS) shardCounts.clear();
+  shardCounts.set(key, { n, until: now + SHARD_COUNT_TTL_MS });
   return n;
 }
 
 /** What this isolate just learnt (or made) a topic's shard count to be. */
-export function knownShards(topic: string, n: number) {
+export function knownShards(topic: string, n: number, existing = n) {
   if (shardCounts.size >= MAX_IDS) shardCounts.clear();
-  shardCounts.set(topic, { n, until: Date.now() + SHARD_COUNT_TTL_MS });
+  const until = Date.now() + SHARD_COUNT_TTL_MS;
+  shardCounts.set(topic, { n, until });
+  shardCounts.set(`*${topic}`, { n: existing, until });
 }
 
 let spreadTurn = 0;
@@ -97,10 +106,13 @@ export async function onShard<T>(env: Env, topic: string, key: string | undefine
     return await send(shard);
   } catch (e) {
     if (shard === topic || !String(e).includes(NOT_A_SHARD)) throw e;
-    shardCounts.delete(topic);
+    forgetShards(topic);
     return send(await shardFor(env, topic, key));
   }
 }
 
 /** The isolate forgets a topic's shard count (it was deleted). */
-export const forgetShards = (topic: string) => shardCounts.delete(topic);
+export function forgetShards(topic: string) {
+  shardCounts.delete(topic);
+  shardCounts.delete(`*${topic}`);
+}

@@ -112,9 +112,9 @@ async function readBody(c: C, max: number): Promise<Uint8Array | null> {
   return concatAll(chunks);
 }
 
-/** The object names of a topic's shards (just the topic's own when unsharded). */
+/** The object names of a topic's shards, draining ones included (just the topic's own when unsharded). */
 async function shardNames(c: C, topic: string): Promise<string[]> {
-  const n = await shardsOf(c.env, topic);
+  const n = await shardsOf(c.env, topic, true);
   return Array.from({ length: n }, (_, i) => shardName(topic, i));
 }
 
@@ -238,9 +238,15 @@ async function topicShards(c: C) {
   const first = topicStub(c.env, topic);
   if (!(await first.exists())) throw new HttpError(404, "TOPIC_NOT_FOUND");
   const have = await first.shardCount();
-  // Draining shards away is not there yet.
-  if (n < have) throw new HttpError(400, "SHARDS_CANNOT_SHRINK");
   if (n === have) return nsqEmpty();
+  if (n < have) {
+    // Shards n.. drain: no more publishes, delivered until empty, then deleted (shard 0's alarm).
+    await first.shrinkShards(n);
+    knownShards(topic, n, await first.shardsAllowed());
+    return nsqEmpty();
+  }
+  // (Shards still draining from an earlier shrink are not brought back.)
+  if ((await first.shardsAllowed()) > have) throw new HttpError(409, "SHARDS_DRAINING");
   const floor = await first.prepareShards(n);
   const channels = await registryStub(c.env).channels(topic);
   const paused = (await first.stats(undefined, false))?.paused ?? false;

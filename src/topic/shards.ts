@@ -21,6 +21,9 @@ export function shardOf(name: string): { topic: string; index: number } {
   return { topic: name.slice(0, slash), index: Number(name.slice(slash + 1)) };
 }
 
+/** The close code of a drained shard's links: its sessions drop that link and keep the rest. */
+export const SHARD_DRAINED = 4001;
+
 /** What a shard object answers when its topic has fewer shards (deleted, or re-created). */
 export const NOT_A_SHARD = "not a shard of its topic";
 

@@ -22,6 +22,8 @@ export interface TopicState {
   messageBytes: number;
   /** Shard 0: the topic's shard count (src/topic/shards.ts); 1 for an unsharded topic. */
   shards: number;
+  /** Shard 0: how many shard objects exist (more than `shards` while some drain away). */
+  shardLimit: number;
   /** Whether this object's ids are a sharded topic's (every MAX_SHARDS-th). */
   sharded: boolean;
 }
@@ -41,7 +43,7 @@ export interface TopicStore {
   setPaused(paused: boolean): void;
   setIdLimit(limit: number): void;
   /** Records the shard count (shard 0) and that ids are a sharded topic's. */
-  setShards(shards: number, sharded: boolean): void;
+  setShards(shards: number, sharded: boolean, limit?: number): void;
   saveCounts(counts: MessageCounts): void;
 
   /** Records a new channel and the generation counter that produced it. */
@@ -112,6 +114,7 @@ export class SqlTopicStore implements TopicStore {
       messageCount: (meta.get("message_count") as number | undefined) ?? 0,
       messageBytes: (meta.get("message_bytes") as number | undefined) ?? 0,
       shards: (meta.get("shards") as number | undefined) ?? 1,
+      shardLimit: (meta.get("shard_limit") as number | undefined) ?? ((meta.get("shards") as number | undefined) ?? 1),
       sharded: meta.get("sharded") === 1,
     };
   }
@@ -124,8 +127,9 @@ export class SqlTopicStore implements TopicStore {
     this.setMeta("name", name);
   }
 
-  setShards(shards: number, sharded: boolean) {
+  setShards(shards: number, sharded: boolean, limit = shards) {
     this.setMeta("shards", shards);
+    this.setMeta("shard_limit", limit);
     this.setMeta("sharded", sharded ? 1 : 0);
   }
 

@@ -51,6 +51,8 @@ export class RdySpread {
   private turn = 0;
   /** Token mode: the links that are to hold RDY 1. */
   private readonly holders = new Set<number>();
+  /** Links of drained shards: never given RDY. */
+  private readonly gone = new Set<number>();
 
   readonly n!: number;
 
@@ -160,6 +162,18 @@ export class RdySpread {
     return this.plan(now);
   }
 
+  /** A link's shard was drained and deleted: it gets no RDY again. */
+  retire(link: number) {
+    this.closed(link);
+    this.gone.add(link);
+    this.holders.delete(link);
+    this.links[link]!.rdy = 0;
+  }
+
+  retired(link: number): boolean {
+    return this.gone.has(link);
+  }
+
   /** A link closed: what it had in flight is no longer the client's. */
   closed(link: number) {
     for (const [id, f] of this.flying) if (f.link === link) this.flying.delete(id);
@@ -183,7 +197,7 @@ export class RdySpread {
 
   /** What each link should have, and the RDYs that move toward it within the invariant. */
   private plan(now: number): RdyCommand[] {
-    const targets = this.ready >= this.n ? this.shares() : this.tokens(now);
+    const targets = this.live === 0 ? this.links.map(() => 0) : this.ready >= this.live ? this.shares() : this.tokens(now);
     const out: RdyCommand[] = [];
     // Lowering first: always allowed, and it frees room (once acknowledged) for raising.
     for (let i = 0; i < this.n; i++) if (targets[i]! < this.links[i]!.rdy) this.send(i, targets[i]!, out);
@@ -206,12 +220,19 @@ export class RdySpread {
     out.push({ link: i, count });
   }
 
-  /** R ≥ n: every link its share. */
+  /** The links that may hold RDY (not drained away). */
+  private get live(): number {
+    return this.n - this.gone.size;
+  }
+
+  /** R ≥ live links: every live link its share. */
   private shares(): number[] {
     this.holders.clear();
-    const base = Math.floor(this.ready / this.n);
-    const extra = this.ready % this.n;
-    return this.links.map((_, i) => base + (i < extra ? 1 : 0));
+    const live = this.live;
+    const base = Math.floor(this.ready / live);
+    const extra = this.ready % live;
+    let k = 0;
+    return this.links.map((_, i) => (this.gone.has(i) ? 0 : base + (k++ < extra ? 1 : 0)));
   }
 
   /** R < n: R links hold RDY 1, passing it on in turn. */
@@ -222,7 +243,7 @@ export class RdySpread {
       if (l.inFlight > 0 || this.holders.size > this.ready) continue;
       const idle = now - l.since >= IDLE_MS && l.lastMessage < l.since;
       if (now - l.since >= TURN_MS || idle) {
-        if (this.holders.size >= this.n) break;
+        if (this.holders.size >= this.live) break;
         this.holders.delete(h);
         this.take(now, h);
       }
@@ -235,7 +256,7 @@ export class RdySpread {
         this.holders.delete(h);
       }
     }
-    while (this.holders.size < this.ready) this.take(now, -1);
+    while (this.holders.size < Math.min(this.ready, this.live)) this.take(now, -1);
     return this.links.map((_, i) => (this.holders.has(i) ? 1 : 0));
   }
 
@@ -243,7 +264,7 @@ export class RdySpread {
   private take(now: number, except: number) {
     for (let k = 0; k < this.n; k++) {
       const i = (this.turn + k) % this.n;
-      if (i === except || this.holders.has(i)) continue;
+      if (i === except || this.holders.has(i) || this.gone.has(i)) continue;
       this.holders.add(i);
       const l = this.links[i]!;
       l.since = now;

@@ -313,7 +313,7 @@ export class V2Session implements Client {
   private async openLink(topic: string, channel: string) {
     const info = clientInfo(this.settings, this.remoteAddress, Date.now(), this.auth.state);
     this.joined = { topic, channel, info };
-    const n = await shardsOf(this.env, topic);
+    const n = await shardsOf(this.env, topic, true);
     if (n === 1) this.attach(await this.join(topic));
     else {
       // Shard 0 first: it registers the channel.
@@ -340,7 +340,7 @@ export class V2Session implements Client {
     const have = this.shardLinks?.count ?? 1;
     this.growing = true;
     try {
-      const n = await shardsOf(this.env, topic);
+      const n = await shardsOf(this.env, topic, true);
       if (n <= have || this.closed) return;
       const links = await Promise.all(Array.from({ length: n - have }, (_, i) => this.join(shardName(topic, have + i))));
       if (this.closed) {

@@ -6,7 +6,7 @@
 // record of src/protocol/link.ts), which is what lets RDY move between links safely.
 import { FRAME_MESSAGE } from "../protocol/frames";
 import { encodeLink, readRdyAck, type LinkCommand } from "../protocol/link";
-import { MAX_SHARDS } from "../topic/shards";
+import { MAX_SHARDS, SHARD_DRAINED } from "../topic/shards";
 import { RdySpread, type RdyCommand } from "./rdy-spread";
 
 /** How often RDY 1 may move on and deadlines expire, while the spread needs it. */
@@ -108,8 +108,9 @@ export class ShardLinks {
       ws.binaryType = "arraybuffer";
       ws.accept();
       ws.addEventListener("message", (e) => this.onLink(i, e.data as ArrayBuffer | string));
-      ws.addEventListener("close", () => this.lost(i));
-      ws.addEventListener("error", () => this.lost(i));
+      ws.addEventListener("close", (e) => (e.code === SHARD_DRAINED ? this.retire(i) : this.lost(i)));
+      // (A drained shard's close comes with an error event too: the close decides.)
+      ws.addEventListener("error", () => setTimeout(() => this.lost(i), 50));
     }
     this.spread.grow(this.links.length);
     if (!this.adopting) this.queue(this.spread.tick(this.now()));
@@ -139,9 +140,17 @@ export class ShardLinks {
   }
 
   private lost(i: number) {
-    if (this.closed) return;
+    if (this.closed || this.spread.retired(i)) return;
     this.spread.closed(i);
     this.fail();
+  }
+
+  /** A drained shard went: its link is dropped and holds no RDY; the others go on. */
+  private retire(i: number) {
+    if (this.closed) return;
+    this.spread.retire(i);
+    this.queue(this.spread.tick(this.now()));
+    this.flush();
   }
 
   private tick() {
@@ -195,6 +204,10 @@ export class ShardLinks {
     if (this.closed) return;
     this.outs.forEach((out, i) => {
       if (out.length === 0) return;
+      if (this.spread.retired(i)) {
+        out.length = 0;
+        return;
+      }
       try {
         this.links[i]!.send(encodeLink(this.seqs[i]!++, out));
       } catch {

@@ -4,7 +4,7 @@
 // from ~10 ms to ~70 ms over a file's tests, which the service alone does not show.)
 import { describe, expect, it } from "vitest";
 import { unique, post } from "../helpers/workers";
-import { closeClientsAfterEach, consumer, pubHttp, text, topicStats } from "../helpers/semantics";
+import { closeClientsAfterEach, consumer, eventually, pubHttp, text, topicStats } from "../helpers/semantics";
 import { drain, shardedTopic } from "./shard-helpers";
 
 closeClientsAfterEach();
@@ -35,10 +35,33 @@ describe("adding shards", () => {
     }, 60_000);
   }
 
-  it("adding shards: the count only grows; bad counts and unknown topics are refused", async () => {
+  it("draining shards (4 → 2) under load: the others take the publishes, the drained go once empty, nothing lost, consumers stay", async () => {
+    const topic = await shardedTopic("shrink", 4);
+    const c = await consumer(topic, "c", 10);
+    const expected = Array.from({ length: 120 }, (_, i) => `d${i}`);
+    const received = drain(c, expected.length, 10, 5);
+    for (let i = 0; i < 60; i++) await pubHttp(topic, expected[i]!);
+    expect((await post(`/topic/shards?topic=${topic}&n=2`)).status).toBe(200);
+    const before = (await topicStats(topic))!.shards!.map((s) => s.message_count);
+    for (let i = 60; i < 120; i++) await pubHttp(topic, expected[i]!);
+    const got = await received;
+    expect(got.map(text).sort()).toEqual([...expected].sort());
+    // Nothing more went to the draining shards; once empty they are gone.
+    const t = await eventually(async () => {
+      const t = (await topicStats(topic))!;
+      expect(t.shards).toHaveLength(2);
+      return t;
+    }, 15_000);
+    expect(before.length).toBe(4);
+    expect(t.message_count).toBeGreaterThanOrEqual(60);
+    // The consumer is still there, on the shards that remain.
+    await pubHttp(topic, "after");
+    expect(text(await c.message())).toBe("after");
+  }, 60_000);
+
+  it("adding shards: bad counts and unknown topics are refused", async () => {
     const topic = await shardedTopic("grow-bad", 4);
     for (const [q, status, message] of [
-      [`topic=${topic}&n=2`, 400, "SHARDS_CANNOT_SHRINK"],
       [`topic=${topic}&n=65`, 400, "INVALID_SHARDS"],
       [`topic=${topic}`, 400, "INVALID_SHARDS"],
       [`topic=${unique("none")}&n=4`, 404, "TOPIC_NOT_FOUND"],
