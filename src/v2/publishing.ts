@@ -24,6 +24,8 @@ export interface Pending<S> {
 interface Group<S> {
   key: string;
   topic: string;
+  /** A sharded topic's key (all of the group's messages have it), or undefined. */
+  shardKey?: string;
   deferMs: number;
   bodies: Uint8Array[];
   bytes: number;
@@ -32,7 +34,7 @@ interface Group<S> {
 
 export interface PublishHooks<S> {
   /** The topic's publish RPC: settles once the messages are stored (or not). */
-  publish(topic: string, bodies: Uint8Array[], deferMs: number): Promise<unknown>;
+  publish(topic: string, bodies: Uint8Array[], deferMs: number, shardKey?: string): Promise<unknown>;
   /** A group was stored: its publishes, in order. */
   stored(pending: Pending<S>[]): void;
   /** A group failed. */
@@ -50,10 +52,10 @@ export class Publisher<S> {
   constructor(private readonly hooks: PublishHooks<S>) {}
 
   /** Adds one PUB, DPUB (one body) or MPUB (its bodies) to this read's group for its topic. */
-  add(verb: string, topic: string, deferMs: number, bodies: Uint8Array | Uint8Array[], slot: S) {
-    const key = `${topic}\n${deferMs}`;
+  add(verb: string, topic: string, deferMs: number, bodies: Uint8Array | Uint8Array[], slot: S, shardKey?: string) {
+    const key = shardKey === undefined ? `${topic}\n${deferMs}` : `${topic}\n${deferMs}\n${shardKey}`;
     let g = this.gathered.get(key);
-    if (!g) this.gathered.set(key, (g = { key, topic, deferMs, bodies: [], bytes: 0, pending: [] }));
+    if (!g) this.gathered.set(key, (g = { key, topic, shardKey, deferMs, bodies: [], bytes: 0, pending: [] }));
     if (bodies instanceof Uint8Array) {
       g.bodies.push(bodies);
       g.bytes += bodies.length;
@@ -100,7 +102,7 @@ export class Publisher<S> {
   }
 
   private send(g: Group<S>): Promise<void> {
-    return this.hooks.publish(g.topic, g.bodies, g.deferMs).then(
+    return this.hooks.publish(g.topic, g.bodies, g.deferMs, g.shardKey).then(
       () => this.hooks.stored(g.pending),
       (e) => {
         this.halted = true;

@@ -79,8 +79,8 @@ export class V2Session implements Client {
     this.settings = initialSettings(cfg, hostOf(remoteAddress));
     this.publisher = new Publisher<Slot>({
       // A sharded topic: each RPC to the next shard in turn (src/topic/shards.ts).
-      publish: (topic, bodies, deferMs) =>
-        onShard(env, topic, undefined, (shard) => topicStub(env, shard).publish(shard, packPublishes([{ bodies, deferMs }]))),
+      publish: (topic, bodies, deferMs, key) =>
+        onShard(env, topic, key, (shard) => topicStub(env, shard).publish(shard, packPublishes([{ bodies, deferMs }]))),
       stored: (pending) => this.published(pending, true),
       failed: (pending, e) => this.published(pending, false, e),
     });
@@ -274,8 +274,8 @@ export class V2Session implements Client {
     this.heartbeats.start(settings.heartbeatInterval);
   }
 
-  publish(verb: string, topic: string, deferMs: number, bodies: Uint8Array | Uint8Array[]) {
-    this.publisher.add(verb, topic, deferMs, bodies, this.responses.reserve());
+  publish(verb: string, topic: string, deferMs: number, bodies: Uint8Array | Uint8Array[], key?: string) {
+    this.publisher.add(verb, topic, deferMs, bodies, this.responses.reserve(), key);
   }
 
   private published(pending: Pending<Slot>[], stored: boolean, error?: unknown) {

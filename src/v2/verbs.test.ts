@@ -6,7 +6,7 @@ import type { Command } from "../protocol/parser";
 import { parseAnswer, type AuthState } from "../auth/authorizations";
 import { AuthExpired, type ConnectionAuth } from "./auth";
 import { initialSettings, type Settings } from "./identify";
-import { exec, type Client, type State } from "./verbs";
+import { topicAndKey, exec, type Client, type State } from "./verbs";
 
 const cfg = config({});
 const ID = "0123456789abcdef";
@@ -36,9 +36,9 @@ class FakeClient implements Client {
   channel(cmd: LinkCommand) {
     this.asked.push(cmd);
   }
-  publish(verb: string, topic: string, deferMs: number, bodies: Uint8Array | Uint8Array[]) {
+  publish(verb: string, topic: string, deferMs: number, bodies: Uint8Array | Uint8Array[], key?: string) {
     const n = bodies instanceof Uint8Array ? 1 : bodies.length;
-    this.asked.push(`${verb} ${topic} ${deferMs} ${n}`);
+    this.asked.push(`${verb} ${topic} ${deferMs} ${n}${key === undefined ? "" : ` key=${key}`}`);
   }
 }
 
@@ -257,5 +257,23 @@ describe("arguments, in nsqd's order", () => {
       expect(exec(c, cmd("MPUB orders", undefined, true))).toBeNull();
       expect(c.asked).toEqual([]);
     });
+  });
+});
+
+describe("a key in a publish's topic name (nsq-edge's, for sharded topics)", () => {
+  it("topic@key is the topic and the key; nsqd's names keep their meaning", () => {
+    expect(topicAndKey("orders")).toEqual({ topic: "orders" });
+    expect(topicAndKey("orders@customer-42")).toEqual({ topic: "orders", key: "customer-42" });
+    expect(topicAndKey("orders@a@b")).toEqual({ topic: "orders", key: "a@b" });
+    for (const bad of ["orders@", "@k", "or!ders@k", "x".repeat(65) + "@k", "t@" + "k".repeat(257)]) expect(topicAndKey(bad)).toBeNull();
+  });
+
+  it("PUB, MPUB and DPUB pass the key on with the bare topic; a name with an empty key is E_BAD_TOPIC", () => {
+    const c = new FakeClient();
+    exec(c, cmd("PUB orders@k1", "x"));
+    exec(c, cmd("DPUB orders@k2 10", "x"));
+    exec(c, cmd("PUB orders", "x"));
+    expect(c.asked).toEqual(["PUB orders 0 1 key=k1", "DPUB orders 10 1 key=k2", "PUB orders 0 1"]);
+    expect(error(c, cmd("PUB orders@", undefined, true))).toBe('fatal: E_BAD_TOPIC PUB topic name "orders@" is not valid');
   });
 });

@@ -42,7 +42,8 @@ export interface Client {
   /** A checked channel command (RDY, FIN, REQ, TOUCH, CLS): the channel answers only if it fails. */
   channel(cmd: LinkCommand): void;
   /** A checked publish: answered OK once its topic has stored it, or E_<verb>_FAILED and a close. */
-  publish(verb: string, topic: string, deferMs: number, bodies: Uint8Array | Uint8Array[]): void;
+  /** `key`: a sharded topic's key (src/topic/shards.ts), from the name "topic@key". */
+  publish(verb: string, topic: string, deferMs: number, bodies: Uint8Array | Uint8Array[], key?: string): void;
 }
 
 /** The shape of every verb. */
@@ -207,35 +208,49 @@ const cls: Verb = (c) => {
  * The line of a PUB, MPUB or DPUB, checked as nsqd does before it reads the body (MPUB's auth
  * included; PUB and DPUB check auth after the body); returns the delay.
  */
-function publishLine(c: Client, cmd: Command): number {
+/**
+ * A publish's topic and key: "orders@customer-42" is topic orders with key customer-42 (nsq-edge's:
+ * nsqd refuses "@" in a name, so no name nsqd takes changes meaning). Null: not a valid name.
+ */
+export function topicAndKey(name: string): { topic: string; key?: string } | null {
+  const at = name.indexOf("@");
+  if (at < 0) return isValidName(name) ? { topic: name } : null;
+  const topic = name.slice(0, at);
+  const key = name.slice(at + 1);
+  return isValidName(topic) && key.length > 0 && key.length <= 256 ? { topic, key } : null;
+}
+
+function publishLine(c: Client, cmd: Command): { deferMs: number; topic: string; key?: string } {
   const verb = cmd.name;
   const minParams = verb === "DPUB" ? 2 : 1;
   if (cmd.params.length < minParams) throw fatal("E_INVALID", `${verb} insufficient number of parameters`);
-  const topic = cmd.params[0];
-  if (!isValidName(topic)) {
+  const named = topicAndKey(cmd.params[0]);
+  if (named === null) {
+    const topic = cmd.params[0];
     // nsqd repeats the code inside MPUB's description.
     const prefix = verb === "MPUB" ? "E_BAD_TOPIC " : "";
     throw fatal("E_BAD_TOPIC", `${prefix}${verb} topic name ${goQuote(topic)} is not valid`);
   }
+  const { topic, key } = named;
   if (verb === "MPUB") checkAuth(c.auth, c.now(), verb, topic, "", cmd.head);
-  if (verb !== "DPUB") return 0;
+  if (verb !== "DPUB") return { deferMs: 0, topic, key };
   const ms = base10(cmd.params[1]);
   if (ms === null) throw fatal("E_INVALID", `DPUB could not parse timeout ${cmd.params[1]}`);
   const max = c.cfg.maxReqTimeout;
   if (ms > max) throw fatal("E_INVALID", `DPUB timeout ${ms} out of range 0-${max}`);
-  return ms;
+  return { deferMs: ms, topic, key };
 }
 
 const publish: Verb = (c, cmd) => {
-  const deferMs = publishLine(c, cmd);
+  const { deferMs, topic, key } = publishLine(c, cmd);
   const cfg = c.cfg;
   if (cmd.name === "MPUB") {
     checkBody(cmd, "E_BAD_BODY", "body", cfg.maxBodySize, "body too big");
-    c.publish("MPUB", cmd.params[0], deferMs, decodeMpubBody(cmd.body!, cfg.maxMsgSize, cfg.maxBodySize));
+    c.publish("MPUB", topic, deferMs, decodeMpubBody(cmd.body!, cfg.maxMsgSize, cfg.maxBodySize), key);
   } else {
     checkBody(cmd, "E_BAD_MESSAGE", "message body", cfg.maxMsgSize, "message too big");
-    checkAuth(c.auth, c.now(), cmd.name, cmd.params[0], "");
-    c.publish(cmd.name, cmd.params[0], deferMs, cmd.body!);
+    checkAuth(c.auth, c.now(), cmd.name, topic, "");
+    c.publish(cmd.name, topic, deferMs, cmd.body!, key);
   }
   return null;
 };

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { drain, shardedTopic } from "./shard-helpers";
 import { unique, post } from "../helpers/workers";
-import { admin, closeClientsAfterEach, consumer, eventually, mpubHttp, mpubV2, producer, pubHttp, text, topicStats } from "../helpers/semantics";
+import { admin, closeClientsAfterEach, cmd, consumer, eventually, mpubHttp, mpubV2, producer, pubHttp, text, topicStats } from "../helpers/semantics";
 
 closeClientsAfterEach();
 
@@ -75,6 +75,37 @@ describe("sharded topics", () => {
     const got = (await drain(c, 60, 1)).map(text);
     expect(got.filter((m) => m.startsWith("a"))).toEqual(Array.from({ length: 30 }, (_, i) => `a${i}`));
     expect(got.filter((m) => m.startsWith("b"))).toEqual(Array.from({ length: 30 }, (_, i) => `b${i}`));
+  });
+
+  it("V2 keys (topic@key): concurrent producers, each key in order; a REQ'd message comes again after those behind it", async () => {
+    const topic = await shardedTopic("v2keys", 4);
+    const [p1, p2] = [await producer(), await producer()];
+    p1.send(...Array.from({ length: 30 }, (_, i) => cmd.pub(`${topic}@a`, `a${i}`)));
+    p2.send(...Array.from({ length: 30 }, (_, i) => cmd.pub(`${topic}@b`, `b${i}`)));
+    for (let i = 0; i < 30; i++) {
+      expect(await p1.response()).toBe("OK");
+      expect(await p2.response()).toBe("OK");
+    }
+    const t = await topicStats(topic);
+    expect(t!.shards!.filter((s) => s.message_count > 0).length).toBeLessThanOrEqual(2);
+    const c = await consumer(topic, "c", 1);
+    const seen: string[] = [];
+    let requeued = false;
+    while (seen.length < 61) {
+      const m = await c.message(10_000);
+      const body = text(m);
+      seen.push(body);
+      if (body === "a5" && !requeued) {
+        requeued = true;
+        c.send(cmd.req(m.id, 0));
+      } else c.send(cmd.fin(m.id));
+    }
+    const as = seen.filter((x) => x.startsWith("a"));
+    // a5 first at its place, then again after what was queued behind it on its shard.
+    expect(as.slice(0, 6)).toEqual(["a0", "a1", "a2", "a3", "a4", "a5"]);
+    expect(as.filter((x) => x !== "a5")).toEqual(Array.from({ length: 30 }, (_, i) => `a${i}`).filter((x) => x !== "a5"));
+    expect(as.filter((x) => x === "a5")).toHaveLength(2);
+    expect(seen.filter((x) => x.startsWith("b"))).toEqual(Array.from({ length: 30 }, (_, i) => `b${i}`));
   });
 
   it("channel empty, pause and delete, and topic delete, apply to every shard", async () => {
