@@ -5,6 +5,7 @@
 // every shard.
 import { describe, expect, it } from "vitest";
 import { drain, shardedTopic } from "./shard-helpers";
+import { decodeMessage } from "../../src/protocol/frames";
 import { unique, post } from "../helpers/workers";
 import { admin, closeClientsAfterEach, cmd, consumer, eventually, mpubHttp, mpubV2, producer, pubHttp, text, topicStats } from "../helpers/semantics";
 
@@ -50,6 +51,47 @@ describe("sharded topics", () => {
       });
     });
   }
+
+  it("4 shards: fan-out to two channels, and two consumers of one channel share its messages", async () => {
+    const topic = await shardedTopic("fan", 4);
+    await admin("/channel/create", topic, "d");
+    const expected = Array.from({ length: 80 }, (_, i) => `f${i}`);
+    for (const b of expected) await pubHttp(topic, b);
+    const [c1, c2] = [await consumer(topic, "c", 5), await consumer(topic, "c", 5)];
+    const d = await consumer(topic, "d", 10);
+    const got: string[][] = [[], []];
+    const deadline = Date.now() + 15_000;
+    while (got[0]!.length + got[1]!.length < 80 && Date.now() < deadline) {
+      for (const [i, cc] of [c1, c2].entries()) {
+        const m = await cc.maybeNext(20);
+        if (m === null) continue;
+        const msg = decodeMessage(m.data);
+        got[i]!.push(text(msg));
+        cc.send(cmd.fin(msg.id));
+      }
+    }
+    expect([...got[0]!, ...got[1]!].sort()).toEqual([...expected].sort());
+    // Both consumers took a share.
+    expect(got[0]!.length).toBeGreaterThan(0);
+    expect(got[1]!.length).toBeGreaterThan(0);
+    const all = await drain(d, 80, 10);
+    expect(all.map(text).sort()).toEqual([...expected].sort());
+  });
+
+  it("4 shards: an ephemeral channel lives on every shard while its consumer does", async () => {
+    const topic = await shardedTopic("eph", 4);
+    const c = await consumer(topic, "e#ephemeral", 4);
+    for (let i = 0; i < 8; i++) await pubHttp(topic, `e${i}`);
+    expect((await drain(c, 8, 4)).map(text).sort()).toEqual(Array.from({ length: 8 }, (_, i) => `e${i}`).sort());
+    const t = await topicStats(topic);
+    for (const s of t!.shards!) expect(s.channels.map((ch) => ch.channel_name)).toContain("e#ephemeral");
+    c.close();
+    await eventually(async () => {
+      const t = await topicStats(topic);
+      expect(t!.channels.map((ch) => ch.channel_name)).toEqual(["c"]);
+      for (const s of t!.shards!) expect(s.channels.map((ch) => ch.channel_name)).toEqual(["c"]);
+    });
+  });
 
   it("RDY 1 over 16 shards: one in flight at a time, and every shard is drained", async () => {
     const topic = await shardedTopic("rdy1", 16);
