@@ -119,3 +119,30 @@ it("10,000 messages through one Consumer with maxInFlight 200", async () => {
     expect(stats.topics[0].channels[0]).toMatchObject({ depth: 0, in_flight_count: 0 });
   });
 });
+
+it("a sharded topic (8 shards): one Consumer with maxInFlight 3 gets every message, never more than 3 at once", async () => {
+  const topic = unique("sharded");
+  expect((await fetch(`${serviceUrl()}/topic/create?topic=${topic}&shards=8`, { method: "POST" })).status).toBe(200);
+  const p = new Producer(serviceUrl());
+  closers.push(() => p.close());
+  const bodies = Array.from({ length: 400 }, (_, i) => `s${i}`);
+  await Promise.all(bodies.slice(0, 100).map((b) => p.publish(topic, b)));
+  for (let i = 100; i < 400; i += 50) await p.mpublish(topic, bodies.slice(i, i + 50));
+  const seen = new Set<string>();
+  let inFlight = 0;
+  let most = 0;
+  const c = new Consumer(topic, "ch", {
+    url: serviceUrl(),
+    maxInFlight: 3,
+    handler: async (m) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      seen.add(m.text());
+      await new Promise((r) => setTimeout(r, 1));
+      inFlight--;
+    },
+  });
+  closers.push(() => c.close(2000));
+  await eventually(() => expect(seen.size).toBe(400), 30_000);
+  expect(most).toBeLessThanOrEqual(3);
+});
