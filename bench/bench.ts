@@ -179,6 +179,28 @@ class Conn {
 
 const body = (n: number) => new Uint8Array(n).fill(120);
 
+/**
+ * A consumer of topic/channel at `rdy` that FINs every message, the FINs of one WebSocket
+ * message together (as a client library sends them); `onMessage` sees each message first.
+ */
+async function finningConsumer(svc: Service, topic: string, channel: string, rdy: number, onMessage: (data: Uint8Array) => void): Promise<Conn> {
+  let fins: Uint8Array[] = [];
+  const conn: Conn = await Conn.open(svc.dial, {
+    message: (data) => {
+      onMessage(data);
+      fins.push(cmd.fin(new TextDecoder().decode(data.subarray(10, 26))));
+      if (fins.length === 1)
+        queueMicrotask(() => {
+          conn.send(cmd.concatAll(fins));
+          fins = [];
+        });
+    },
+  });
+  conn.send(cmd.sub(topic, channel));
+  conn.send(cmd.rdy(rdy));
+  return conn;
+}
+
 // ---- workloads ---------------------------------------------------------------------------
 
 /** W publishers, each keeping 4 WebSocket messages in flight, for `secs` or `limit` messages. */
@@ -338,22 +360,10 @@ async function latency(svc: Service, rate: number, secs: number) {
   await post(svc, `/topic/create?topic=${topic}`, "");
   await post(svc, `/channel/create?topic=${topic}&channel=c`, "");
   const lat: number[] = [];
-  // FINs of one WebSocket message leave together, as a client library sends them.
-  let fins: Uint8Array[] = [];
-  const consumer: Conn = await Conn.open(svc.dial, {
-    message: (data) => {
-      const sentAt = Number(new TextDecoder().decode(data.subarray(26, 26 + 20)).trim());
-      lat.push(performance.now() + performance.timeOrigin - sentAt);
-      fins.push(cmd.fin(new TextDecoder().decode(data.subarray(10, 26))));
-      if (fins.length === 1)
-        queueMicrotask(() => {
-          consumer.send(cmd.concatAll(fins));
-          fins = [];
-        });
-    },
+  const consumer = await finningConsumer(svc, topic, "c", RDY, (data) => {
+    const sentAt = Number(new TextDecoder().decode(data.subarray(26, 26 + 20)).trim());
+    lat.push(performance.now() + performance.timeOrigin - sentAt);
   });
-  consumer.send(cmd.sub(topic, "c"));
-  consumer.send(cmd.rdy(RDY));
   const producer = await Conn.open(svc.dial, {});
   const template = new Uint8Array(SIZE).fill(120);
   // Every millisecond tick publishes what the rate owes by then, one PUB per message.
@@ -394,22 +404,7 @@ async function fanout(svc: Service, channels: number, secs: number) {
   for (let i = 0; i < channels; i++) await post(svc, `/channel/create?topic=${topic}&channel=c${i}`, "");
   let delivered = 0;
   const conns: Conn[] = [];
-  for (let i = 0; i < channels; i++) {
-    const conn: Conn = await Conn.open(svc.dial, {
-      message: (data) => {
-        delivered++;
-        fins.push(cmd.fin(new TextDecoder().decode(data.subarray(10, 26))));
-        if (fins.length === 1) queueMicrotask(() => {
-          conn.send(cmd.concatAll(fins));
-          fins = [];
-        });
-      },
-    });
-    let fins: Uint8Array[] = [];
-    conn.send(cmd.sub(topic, `c${i}`));
-    conn.send(cmd.rdy(RDY));
-    conns.push(conn);
-  }
+  for (let i = 0; i < channels; i++) conns.push(await finningConsumer(svc, topic, `c${i}`, RDY, () => void delivered++));
   const t0 = performance.now();
   const pub = await publish(svc, topic, { secs, mode: "mpub" });
   const expected = pub.msgs * channels;
@@ -495,23 +490,7 @@ async function shardScale(svc: Service, n: number, rate: number, secs: number) {
   await post(svc, `/channel/create?topic=${topic}&channel=c`, "");
   let delivered = 0;
   const conns = await Promise.all(
-    Array.from({ length: R }, async () => {
-      let fins: Uint8Array[] = [];
-      const conn: Conn = await Conn.open(svc.dial, {
-        message: (data) => {
-          delivered++;
-          fins.push(cmd.fin(new TextDecoder().decode(data.subarray(10, 26))));
-          if (fins.length === 1)
-            queueMicrotask(() => {
-              conn.send(cmd.concatAll(fins));
-              fins = [];
-            });
-        },
-      });
-      conn.send(cmd.sub(topic, "c"));
-      conn.send(cmd.rdy(RDY));
-      return conn;
-    }),
+    Array.from({ length: R }, () => finningConsumer(svc, topic, "c", RDY, () => void delivered++)),
   );
   await new Promise((r) => setTimeout(r, 500));
   const before = await requestsOf(svc, topic);
