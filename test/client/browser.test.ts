@@ -76,8 +76,10 @@ afterAll(async () => {
   await new Promise((r) => (server ? server.close(r) : r(undefined)));
 });
 
-it("publishes and consumes 1,000 messages in headless Chromium", async () => {
+for (const shards of [1, 4])
+it(`publishes and consumes 1,000 messages in headless Chromium${shards > 1 ? ` (a topic of ${shards} shards)` : ""}`, async () => {
   const topic = unique("browser");
+  if (shards > 1) expect((await fetch(`${serviceUrl()}/topic/create?topic=${topic}&shards=${shards}`, { method: "POST" })).status).toBe(200);
   const page = await browser!.newPage();
   const console: string[] = [];
   page.on("console", (m) => void console.push(m.text()));
@@ -90,7 +92,7 @@ it("publishes and consumes 1,000 messages in headless Chromium", async () => {
   expect(result.error, console.join("\n")).toBeUndefined();
   expect(result).toMatchObject({ received: 1000, unique: 1000, finished: 1000, globalWebSocket: true });
   expect(result.connections).toEqual([]); // closed by leaving the loop
-  process.stdout.write(`browser: 1,000 messages published and consumed in ${result.ms} ms\n`);
+  process.stdout.write(`browser: 1,000 messages published and consumed in ${result.ms} ms (${shards} shard${shards > 1 ? "s" : ""})\n`);
   // Everything was finished: the channel is empty.
   const stats = (await fetch(`${serviceUrl()}/stats?format=json&topic=${topic}`).then((r) => r.json())) as any;
   expect(stats.topics[0].channels[0]).toMatchObject({ channel_name: "browser", depth: 0, in_flight_count: 0 });
