@@ -205,9 +205,12 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
     await this.scheduleRetry();
   }
 
-  /** A shard holds nothing: no backlog, and no channel with a message queued, in flight or deferred. */
-  drained(): boolean {
-    return this.backlogCount === 0 && this.store.outboxChannels().length === 0;
+  /** A shard holds nothing: no backlog or outbox, and no channel with a message queued, in flight or deferred. */
+  async drained(): Promise<boolean> {
+    if (this.backlogCount > 0 || this.store.outboxChannels().length > 0) return false;
+    const topic = this.name!;
+    const channels = await Promise.all([...this.channels.keys()].map((ch) => channelStub(this.env, topic, ch).stats(false)));
+    return channels.every((c) => c === null || (c.depth === 0 && c.in_flight_count === 0 && c.deferred_count === 0));
   }
 
   /** Shard 0's alarm: deletes the drained shards at the top; true while some still drain. */
@@ -216,9 +219,7 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
       const i = this.shardLimit - 1;
       const shard = `${this.name}/${i}`;
       const stub = topicStub(this.env, shard);
-      const s = await stub.stats(undefined, false);
-      const empty = s === null || (s.depth === 0 && (await stub.drained()) && s.channels.every((c) => c.depth === 0 && c.in_flight_count === 0 && c.deferred_count === 0));
-      if (!empty) return true;
+      if ((await stub.exists()) && !(await stub.drained())) return true;
       await stub.delete(SHARD_DRAINED);
       this.shardLimit = i;
       this.store.setShards(this.shards, true, this.shardLimit);
@@ -407,8 +408,10 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
 
   // ---- topic administration --------------------------------------------------------------
 
-  /** Deletes the topic, its channels and every message; false when it does not exist. */
-  /** `code`: the close code for the channels' links (a drained shard's: SHARD_DRAINED). */
+  /**
+   * Deletes the topic, its channels and every message; false when it does not exist. `code`:
+   * the close code of the channels' links (a drained shard's: SHARD_DRAINED).
+   */
   delete(code = 1000): Promise<boolean> {
     return this.locked(async () => {
       if (this.name === null) return false;

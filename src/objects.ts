@@ -25,7 +25,7 @@ export interface TopicRpc extends Rpc.DurableObjectBranded {
   prepareShards(n: number): number;
   addShards(n: number): void;
   shrinkShards(n: number): Promise<void>;
-  drained(): boolean;
+  drained(): Promise<boolean>;
   /** Segments packed by src/segment.ts's packPublishes: resolves once every message is durable. */
   publish(topic: string, segments: Uint8Array[]): Promise<void>;
   createChannel(topic: string, channel: string): Promise<void>;

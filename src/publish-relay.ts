@@ -1,5 +1,6 @@
-// The Worker's side of group commit: concurrent publishes to one topic from this isolate (HTTP
-// requests, V2 sessions) share one RPC into the topic object. An RPC costs the runtime more than
+// The Worker's side of group commit: concurrent HTTP publishes to one topic (or shard) from this
+// isolate share one RPC into its object. (A V2 session already sends a read's publishes in one
+// RPC and gathers the next ones behind it: src/v2/publishing.ts.) An RPC costs the runtime more than
 // a request (measured: /ping ~12k req/s, a request making one trivial RPC ~4k); shared, /pub
 // costs little more than /ping.
 //

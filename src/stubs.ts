@@ -44,25 +44,25 @@ const relay = new PublishRelay<Publish>({
   },
 });
 
-/** Shard counts as shard 0 last said, for a short while (they only grow). */
+/** Shard counts as shard 0 last said, for a short while (a count that changed is refused by the shard it names: see onShard). */
 const shardCounts = new Map<string, { n: number; until: number }>();
 const SHARD_COUNT_TTL_MS = 2000;
 
 /**
  * A topic's shard count (src/topic/shards.ts), from its shard 0, remembered for a moment: the
  * shards publishes go to, or (`existing`) every shard object, those draining away included,
- * which consumers link to.
+ * which consumers link to. A remembered count comes back at once (publishes ask on every call).
  */
-export async function shardsOf(env: Env, topic: string, existing = false): Promise<number> {
+export function shardsOf(env: Env, topic: string, existing = false): number | Promise<number> {
   const key = existing ? `*${topic}` : topic;
-  const now = Date.now();
   const hit = shardCounts.get(key);
-  if (hit && hit.until > now) return hit.n;
+  if (hit && hit.until > Date.now()) return hit.n;
   const stub = topicStub(env, topic);
-  const n = existing ? await stub.shardsAllowed() : await stub.shardCount();
-  if (shardCounts.size >= MAX_IDS) shardCounts.clear();
-  shardCounts.set(key, { n, until: now + SHARD_COUNT_TTL_MS });
-  return n;
+  return (existing ? stub.shardsAllowed() : stub.shardCount()).then((n) => {
+    if (shardCounts.size >= MAX_IDS) shardCounts.clear();
+    shardCounts.set(key, { n, until: Date.now() + SHARD_COUNT_TTL_MS });
+    return n;
+  });
 }
 
 /** What this isolate just learnt (or made) a topic's shard count to be. */
@@ -76,10 +76,10 @@ export function knownShards(topic: string, n: number, existing = n) {
 let spreadTurn = 0;
 
 /** The shard object a publish goes to: a key's by consistent hash, else the next in turn. */
-export async function shardFor(env: Env, topic: string, key?: string): Promise<string> {
-  const n = await shardsOf(env, topic);
-  if (n === 1) return topic;
-  return shardName(topic, key !== undefined ? shardOfKey(key, n) : spreadTurn++ % n);
+function shardFor(env: Env, topic: string, key?: string): string | Promise<string> {
+  const pick = (n: number) => (n === 1 ? topic : shardName(topic, key !== undefined ? shardOfKey(key, n) : spreadTurn++ % n));
+  const n = shardsOf(env, topic);
+  return typeof n === "number" ? pick(n) : n.then(pick);
 }
 
 /**
@@ -101,7 +101,8 @@ export function publishToTopic(env: Env, waitUntil: (p: Promise<unknown>) => voi
  * the topic was deleted or re-created with fewer), asks shard 0 again and retries once.
  */
 export async function onShard<T>(env: Env, topic: string, key: string | undefined, send: (shard: string) => Promise<T>): Promise<T> {
-  const shard = await shardFor(env, topic, key);
+  const picked = shardFor(env, topic, key);
+  const shard = typeof picked === "string" ? picked : await picked;
   try {
     return await send(shard);
   } catch (e) {

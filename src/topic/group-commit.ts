@@ -58,7 +58,7 @@ export class GroupCommit<T> {
     this.running = true;
     try {
       while (this.items.length) {
-        const n = groupLength(this.items, this.bounds, (item) => item);
+        const n = this.groupLength();
         const group = this.items.splice(0, n);
         const resolves = this.resolves.splice(0, n);
         const rejects = this.rejects.splice(0, n);
@@ -73,22 +73,22 @@ export class GroupCommit<T> {
       this.running = false;
     }
   }
-}
 
-/** How many of `queue`'s first entries one group takes: at least one, then within the bounds. */
-export function groupLength<E, T>(queue: readonly E[], bounds: GroupBounds<T>, itemOf: (e: E) => T): number {
-  const { maxCount, maxBytes } = bounds;
-  let count = 0;
-  let bytes = 0;
-  let n = 0;
-  while (n < queue.length) {
-    const item = itemOf(queue[n]!);
-    const c = bounds.count(item);
-    const b = bounds.bytes(item);
-    if (n > 0 && (count + c > maxCount || bytes + b > maxBytes)) break;
-    count += c;
-    bytes += b;
-    n++;
+  /** How many queued items the next group takes. */
+  private groupLength(): number {
+    const { maxCount, maxBytes } = this.bounds;
+    let count = 0;
+    let bytes = 0;
+    let n = 0;
+    while (n < this.items.length) {
+      const item = this.items[n];
+      const c = this.bounds.count(item);
+      const b = this.bounds.bytes(item);
+      if (n > 0 && (count + c > maxCount || bytes + b > maxBytes)) break;
+      count += c;
+      bytes += b;
+      n++;
+    }
+    return n;
   }
-  return n;
 }

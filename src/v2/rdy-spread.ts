@@ -53,6 +53,11 @@ export class RdySpread {
   private readonly holders = new Set<number>();
   /** Links of drained shards: never given RDY. */
   private readonly gone = new Set<number>();
+  /**
+   * Every link has its share (RDY ≥ live links) and got it: a FIN cannot change the plan (shares
+   * depend on nothing in flight), so it is not made again per message. Anything else re-plans.
+   */
+  private settled = false;
 
   readonly n!: number;
 
@@ -63,6 +68,7 @@ export class RdySpread {
 
   /** More shards: links n.. join, holding nothing. */
   grow(n: number) {
+    this.settled = false;
     while (this.links.length < n) this.links.push({ rdy: 0, unknown: 0, unacked: [], acked: 0, inFlight: 0, since: 0, lastMessage: 0 });
     (this as { n: number }).n = n;
   }
@@ -72,6 +78,7 @@ export class RdySpread {
    * and what it has in flight (the channel's count, acknowledged) is counted without ids.
    */
   adopt(rdy: number, inFlight: number) {
+    this.settled = false;
     const l = this.links[0]!;
     l.rdy = l.acked = rdy;
     l.inFlight = l.unknown = inFlight;
@@ -135,7 +142,7 @@ export class RdySpread {
     }
     this.flying.delete(id);
     this.links[f.link]!.inFlight--;
-    return { link: f.link, rdy: this.plan(now) };
+    return { link: f.link, rdy: this.settled ? [] : this.plan(now) };
   }
 
   /** TOUCH: the message's deadline moves. */
@@ -176,6 +183,7 @@ export class RdySpread {
 
   /** A link closed: what it had in flight is no longer the client's. */
   closed(link: number) {
+    this.settled = false;
     for (const [id, f] of this.flying) if (f.link === link) this.flying.delete(id);
     const l = this.links[link]!;
     l.inFlight = 0;
@@ -199,6 +207,7 @@ export class RdySpread {
   private plan(now: number): RdyCommand[] {
     const targets = this.live === 0 ? this.links.map(() => 0) : this.ready >= this.live ? this.shares() : this.tokens(now);
     const out: RdyCommand[] = [];
+    this.settled = this.live > 0 && this.ready >= this.live;
     // Lowering first: always allowed, and it frees room (once acknowledged) for raising.
     for (let i = 0; i < this.n; i++) if (targets[i]! < this.links[i]!.rdy) this.send(i, targets[i]!, out);
     for (let i = 0; i < this.n; i++) {
@@ -209,6 +218,7 @@ export class RdySpread {
       const room = this.ready - this.load(i);
       const allowed = Math.min(t, Math.max(room, 0));
       if (allowed > l.rdy && Math.max(allowed, l.inFlight) <= Math.max(room, 0)) this.send(i, allowed, out);
+      if (l.rdy < t) this.settled = false;
     }
     return out;
   }
