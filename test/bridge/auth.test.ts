@@ -6,7 +6,7 @@ import * as nsq from "nsqjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sha256, toHex } from "../../src/auth/tokens";
 import { Service } from "../e2e/service";
-import { Bridge, Proc, cli, eventually, openWriter, publish, unique } from "./helpers";
+import { Bridge, Proc, cli, closeAll, eventually, firstMessage, openReader, openWriter, publish, unique } from "./helpers";
 
 declare module "nsqjs" {
   interface ConnectionOptions {
@@ -42,13 +42,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const x of closers) {
-    try {
-      x.close();
-    } catch {
-      // already closed
-    }
-  }
+  closeAll(closers);
   await open?.stop();
   await tokened?.stop();
   await svc?.stop();
@@ -184,25 +178,15 @@ describe("nsqjs through the bridge", () => {
     const w = track(await openWriter(open.tcpPort, { authSecret: secret }));
     // The service's AUTH answer reached nsqjs as nsqd's: the identity of the secret.
     expect((w as unknown as { conn: { auth: unknown } }).conn.auth).toEqual({ identity: "full", identity_url: "", permission_count: 3 });
-    const r = track(new nsq.Reader(topic, "c", { nsqdTCPAddresses: [`127.0.0.1:${open.tcpPort}`], authSecret: secret }));
-    const got = new Promise<string>((resolve) => r.once("message", (m: nsq.Message) => (m.finish(), resolve(m.body.toString()))));
-    const subscribed = new Promise<void>((resolve) => r.once("nsqd_connected", () => resolve()));
-    r.connect();
-    await subscribed;
-    await publish(w, topic, "own-auth");
-    expect(await got).toBe("own-auth");
+    const r = track(await openReader(topic, "c", { nsqdTCPAddresses: [`127.0.0.1:${open.tcpPort}`], authSecret: secret }));
+    expect(await firstMessage(r, () => publish(w, topic, "own-auth"))).toBe("own-auth");
   });
 
   it("with --token, nsqjs without authSecret publishes and consumes (the service tells it auth_required: false)", async () => {
     const topic = unique("auth-bridge");
     const w = track(await openWriter(tokened.tcpPort));
-    const r = track(new nsq.Reader(topic, "c", { nsqdTCPAddresses: [`127.0.0.1:${tokened.tcpPort}`] }));
-    const got = new Promise<string>((resolve) => r.once("message", (m: nsq.Message) => (m.finish(), resolve(m.body.toString()))));
-    const subscribed = new Promise<void>((resolve) => r.once("nsqd_connected", () => resolve()));
-    r.connect();
-    await subscribed;
-    await publish(w, topic, "bridge-auth");
-    expect(await got).toBe("bridge-auth");
+    const r = track(await openReader(topic, "c", { nsqdTCPAddresses: [`127.0.0.1:${tokened.tcpPort}`] }));
+    expect(await firstMessage(r, () => publish(w, topic, "bridge-auth"))).toBe("bridge-auth");
     // Discovery through the bridge's lookupd works too: it asks the service with the token.
     const lookup = await fetch(`http://${tokened.lookupd}/lookup?topic=${topic}`);
     expect(lookup.status).toBe(200);

@@ -104,6 +104,24 @@ export class Bridge extends Proc {
 
 // ---- nsqjs, awaitable --------------------------------------------------------------------------
 
+/** Closes what a test file opened (Writers, Readers), whatever state each is in. */
+export function closeAll(opened: { close(): void }[]) {
+  for (const x of opened.splice(0)) {
+    try {
+      x.close();
+    } catch {
+      // already closed
+    }
+  }
+}
+
+/** Runs `publish`; resolves with the body of the first message `r` gets (FINished). */
+export async function firstMessage(r: nsq.Reader, publish: () => Promise<void>): Promise<string> {
+  const got = new Promise<string>((resolve) => r.once("message", (m: nsq.Message) => (m.finish(), resolve(m.body.toString()))));
+  await publish();
+  return got;
+}
+
 export async function openWriter(port: number, options: nsq.ConnectionOptions = {}): Promise<nsq.Writer> {
   const w = new nsq.Writer("127.0.0.1", port, options);
   await new Promise<void>((resolve, reject) => {

@@ -3,7 +3,7 @@
 // nsqlookupd port (lookupdHTTPAddresses), exactly as they would against nsqd and nsqlookupd.
 import type * as nsq from "nsqjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Bridge, channelStats, eventually, openReader, openWriter, publish, serviceUrl, sleep, unique, waitForClients } from "./helpers";
+import { Bridge, channelStats, closeAll, eventually, openReader, openWriter, publish, serviceUrl, sleep, unique, waitForClients } from "./helpers";
 
 let bridge: Bridge;
 const open: { close(): void }[] = [];
@@ -14,13 +14,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const x of open) {
-    try {
-      x.close();
-    } catch {
-      // already closed
-    }
-  }
+  closeAll(open);
   await bridge?.stop();
 });
 
