@@ -358,16 +358,12 @@ export class V2Session implements Client {
         rdy: this.rdy,
       });
       this.link = null;
-      this.adopted = single;
     } catch (e) {
       console.error(`V2: joining the shards added to ${topic} failed: ${errorText(e)}`);
     } finally {
       this.growing = false;
     }
   }
-
-  /** The single link taken over by shardLinks: its messages go there (link 0). */
-  private adopted: WebSocket | null = null;
 
   private attachShards(links: WebSocket[]) {
     if (this.closed) {
@@ -397,7 +393,7 @@ export class V2Session implements Client {
     // shards, through shardLinks, which takes this link over as its first).
     link.addEventListener("message", (e) => {
       const data = e.data as ArrayBuffer | string;
-      if (this.shardLinks && this.adopted === link) return this.shardLinks.onLink(0, data);
+      if (this.shardLinks) return this.shardLinks.onLink(0, data);
       this.respond(typeof data === "string" ? encoder.encode(data) : new Uint8Array(data));
     });
     // The channel went away (deleted, or its object restarted): so does this client, as with nsqd.
