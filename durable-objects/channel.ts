@@ -1,15 +1,20 @@
 // ChannelObject: one per topic+channel. The queue itself is src/channel/queue.ts (its storage
 // src/channel/store.ts); this object wires the runtime to it: the topic's RPCs, the consumers'
 // links (WebSockets from the Worker's V2 sessions, hibernatable), the in-flight timer and the
-// alarm, and it maps the queue's answers to frames.
+// alarm, and it maps the queue's answers to frames. It also hands dead letters to their topic
+// and runs a dead-letter channel's redrive (src/channel/dead-letters.ts).
 import { DurableObject } from "cloudflare:workers";
 import { config, type Env } from "../src/config";
 import { errorFrame, messageFrameSize, sendChunked, writeMessageFrame } from "../src/protocol/frames";
 import { clientInfoOf, decodeLink, idText, idValue, linkSeq, rdyAck, type ClientInfo, type LinkVisitor } from "../src/protocol/link";
 import { isEphemeral } from "../src/protocol/names";
-import { topicStub } from "../src/stubs";
+import { onShard, topicStub } from "../src/stubs";
 import type { ChannelStats } from "../src/stats";
-import type { ChannelRpc } from "../src/objects";
+import type { ChannelRpc, Held, PeekedMessage, RedriveState } from "../src/objects";
+import type { ChannelSettings } from "../src/settings";
+import { packSegments } from "../src/segment";
+import { shardOf } from "../src/topic/shards";
+import { deadKey, originMeta, originOf, redriveKey, type Origin } from "../src/channel/dead-letters";
 import type { Consumer, ConsumerState } from "../src/channel/consumer";
 import type { NotTaken } from "../src/channel/in-flight";
 import { LinkInbox } from "../src/channel/link-inbox";
@@ -17,6 +22,12 @@ import type { ChannelHost } from "../src/channel/host";
 import { ChannelQueue } from "../src/channel/queue";
 import { SqlChannelStore } from "../src/channel/store";
 import type { Ready } from "../src/channel/window";
+
+/** Dead letters per move, and the wait before a move that failed is tried again. */
+const DEAD_BATCH = 500;
+const DEAD_RETRY_MS = 1000;
+/** Messages per redrive step, at most (the rate spreads them over a second). */
+const REDRIVE_BATCH = 1000;
 
 /** A consumer and its link's inbox. */
 interface Link extends Consumer<WebSocket> {
@@ -35,6 +46,8 @@ export class ChannelObject extends DurableObject<Env> implements ChannelRpc {
   private ackTimer: ReturnType<typeof setTimeout> | null = null;
   /** Events taken since this object started (the benchmark's count of calls per object). */
   private requests = 0;
+  private moving = false;
+  private redriving: RedriveState | null = null;
 
   // One visitor for every link message (no closures per message): `current` is the link it
   // runs for, `errors` the frames it answers.
@@ -76,6 +89,7 @@ export class ChannelObject extends DurableObject<Env> implements ChannelRpc {
         this.ackTimer = null;
       },
       setAlarm: (at) => void this.ctx.storage.setAlarm(at),
+      deadLetters: () => this.moveDeadLetters(),
     };
     this.queue = new ChannelQueue(new SqlChannelStore(ctx.storage), host, config(env).maxMsgTimeout);
     // Consumers that stayed connected while this object hibernated; their links' sequence
@@ -84,12 +98,36 @@ export class ChannelObject extends DurableObject<Env> implements ChannelRpc {
       const a = ws.deserializeAttachment() as ConsumerState | null;
       if (a) this.addLink(link(ws, a, new LinkInbox(null)));
     }
+    // Dead letters buried before a restart and not yet moved.
+    if (this.queue.dead > 0) setTimeout(() => this.moveDeadLetters(), 0);
   }
 
   // ---- the topic's RPCs ------------------------------------------------------------------
 
-  init(topic: string, channel: string, generation: number) {
+  init(topic: string, channel: string, generation: number, topicTtl = 0) {
     this.queue.init(topic, channel, generation);
+    this.queue.setTopicTtl(topicTtl);
+  }
+
+  settings(): ChannelSettings | null {
+    return this.queue.topic === null ? null : this.queue.settings;
+  }
+
+  configure(settings: ChannelSettings) {
+    this.queue.configure(settings);
+  }
+
+  setTopicTtl(ms: number) {
+    this.queue.setTopicTtl(ms);
+  }
+
+  held(): Held {
+    return this.queue.held();
+  }
+
+  /** Up to n queued messages, changing nothing (bodies copied out of their segments). */
+  peek(n: number): PeekedMessage[] {
+    return this.queue.peek(n).map((m) => ({ ...m, body: m.body.slice() }));
   }
 
   /** Deletes every message and closes every consumer (nsqd's channel delete). */
@@ -114,9 +152,9 @@ export class ChannelObject extends DurableObject<Env> implements ChannelRpc {
    * Stores segments from the topic (idempotent by message id) and delivers what consumers can
    * take. `topic` is the topic's message count and bytes so far, kept here with the messages.
    */
-  push(segments: Uint8Array[], topic?: { count: number; bytes: number }) {
+  push(segments: Uint8Array[], topic?: { count: number; bytes: number }): Held {
     this.requests++;
-    this.queue.push(segments, topic);
+    return this.queue.push(segments, topic);
   }
 
   empty(): boolean {
@@ -133,7 +171,101 @@ export class ChannelObject extends DurableObject<Env> implements ChannelRpc {
 
   stats(includeClients = true): ChannelStats | null {
     const s = this.queue.stats(includeClients);
-    return s && { ...s, requests: this.requests };
+    return s && { ...s, requests: this.requests, ...(this.redriving ? { redrive: { ...this.redriving } } : {}) };
+  }
+
+  // ---- dead letters ----------------------------------------------------------------------
+
+  /** Hands buried messages to the dead-letter topic, a batch at a time; one mover at a time. */
+  private moveDeadLetters() {
+    if (this.moving || this.queue.dead === 0 || this.queue.topic === null) return;
+    this.moving = true;
+    this.ctx.waitUntil(
+      this.moveAll()
+        .catch((e) => {
+          console.error(`channel: moving dead letters failed; again in ${DEAD_RETRY_MS} ms: ${e}`);
+          setTimeout(() => this.moveDeadLetters(), DEAD_RETRY_MS);
+        })
+        .finally(() => (this.moving = false)),
+    );
+  }
+
+  private async moveAll() {
+    while (this.queue.dead > 0 && this.queue.topic !== null) {
+      const rows = this.queue.deadLetters(DEAD_BATCH);
+      if (rows.length === 0) return;
+      const topic = shardOf(this.queue.topic).topic;
+      const channel = this.queue.channel!;
+      const target = this.queue.deadLetterTopic || `${topic}.dead`;
+      const zeros = rows.map(() => 0);
+      const segments = packSegments({ ids: zeros, ts: zeros, bodies: rows.map((r) => new Uint8Array(r[3])), metas: rows.map((r) => originMeta(topic, channel, r)) });
+      const units = rows.map((r) => ({ n: 1, key: deadKey(topic, channel, r[0]) }));
+      // One shard of a sharded dead-letter topic per channel: a retried move meets its keys there.
+      const answer = await onShard(this.env, target, `${topic}/${channel}`, (shard) => topicStub(this.env, shard).publish(shard, segments, { units, system: true }));
+      const taken = rows.filter((_, i) => !answer?.[i]).map((r) => r[0]);
+      this.queue.buried(taken);
+      if (taken.length < rows.length) throw new Error(`${target} refused ${rows.length - taken.length} dead letters (${answer!.find((a) => a)})`);
+    }
+  }
+
+  /** Starts (rate > 0, messages/s), retunes, or stops (0) the redrive of this channel's messages. */
+  redrive(rate: number, to: "channel" | "topic"): RedriveState | null {
+    if (rate <= 0) {
+      if (this.redriving) this.redriving.running = false;
+      return this.redriving && { ...this.redriving };
+    }
+    if (this.redriving?.running) Object.assign(this.redriving, { rate, to });
+    else {
+      const state: RedriveState = { rate, to, moved: 0, running: true, error: "" };
+      this.redriving = state;
+      this.ctx.waitUntil(this.redriveAll(state));
+    }
+    return { ...this.redriving! };
+  }
+
+  /**
+   * Moves messages with an origin back to it, `rate` a second, until none is ready: to their
+   * channel (only it gets them again) or their topic (every channel). A message without an
+   * origin stays, and ends the redrive when only such are left.
+   */
+  private async redriveAll(state: RedriveState) {
+    while (state.running && this.queue.topic !== null) {
+      const started = Date.now();
+      const borrowed = this.queue.borrow(Math.min(state.rate, REDRIVE_BATCH));
+      if (borrowed.msgs.length === 0) break;
+      const back = borrowed.msgs.filter((m) => originOf(m.meta) !== null);
+      const stay = borrowed.msgs.filter((m) => originOf(m.meta) === null);
+      if (stay.length > 0) this.queue.returned({ msgs: stay, epoch: borrowed.epoch }, false);
+      if (back.length === 0) {
+        state.error = "only messages without an origin are left";
+        break;
+      }
+      const groups = new Map<string, { o: Origin; msgs: typeof back }>();
+      for (const m of back) {
+        const o = originOf(m.meta)!;
+        const key = state.to === "channel" ? `${o.topic}/${o.channel}` : o.topic;
+        const g = groups.get(key) ?? { o, msgs: [] };
+        g.msgs.push(m);
+        groups.set(key, g);
+      }
+      try {
+        for (const { o, msgs } of groups.values()) {
+          const zeros = msgs.map(() => 0);
+          const segments = packSegments({ ids: zeros, ts: zeros, bodies: msgs.map((m) => m.body) });
+          const options = { units: msgs.map((m) => ({ n: 1, key: redriveKey(o, m.id) })), system: true, ...(state.to === "channel" ? { channel: o.channel } : {}) };
+          await onShard(this.env, o.topic, undefined, (shard) => topicStub(this.env, shard).publish(shard, segments, options));
+        }
+        this.queue.returned({ msgs: back, epoch: borrowed.epoch }, true);
+        state.moved += back.length;
+      } catch (e) {
+        this.queue.returned({ msgs: back, epoch: borrowed.epoch }, false);
+        state.error = String(e);
+        break;
+      }
+      const wait = (borrowed.msgs.length * 1000) / state.rate - (Date.now() - started);
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+    state.running = false;
   }
 
   // ---- consumers' links ------------------------------------------------------------------

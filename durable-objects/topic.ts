@@ -2,14 +2,18 @@
 // message out to each channel. A publish resolves only once every message is durable: in every
 // channel's storage, or in this object's own (the backlog while paused or channel-less, the
 // outbox for a channel that could not take its copy). The parts are in src/topic/: ids.ts
-// (allocation), group-commit.ts (concurrent publishes share a fan-out), store.ts (every table
-// and statement); this class wires them to its RPC methods and its alarm.
+// (allocation), group-commit.ts (concurrent publishes share a fan-out), admission.ts (dedup and
+// bounded channels: which publishes are stored), store.ts (every table and statement); this
+// class wires them to its RPC methods and its alarm.
 import { DurableObject } from "cloudflare:workers";
 import { config, type Env } from "../src/config";
-import type { MessageCounts, TopicRpc } from "../src/objects";
+import type { Held, MessageCounts, PublishAnswer, PublishOptions, TopicRpc } from "../src/objects";
+import { admit, DUPLICATE, QUEUE_FULL, type Bound, type Unit } from "../src/topic/admission";
+import { showTopicSettings, TOPIC_DEFAULTS, type ChannelSettings, type TopicSettings } from "../src/settings";
+import type { MessageBatch } from "../src/message";
 import { isEphemeral } from "../src/protocol/names";
 import { MAX_SHARDS, NOT_A_SHARD, SHARD_DRAINED, shardOf } from "../src/topic/shards";
-import { segmentCount, stampSegment } from "../src/segment";
+import { packSegments, segmentCount, stampSegment, unpackSegment } from "../src/segment";
 import type { ChannelStats, TopicStats } from "../src/stats";
 import { channelStub, registryStub, topicStub } from "../src/stubs";
 import { GroupCommit, type GroupBounds } from "../src/topic/group-commit";
@@ -21,23 +25,32 @@ const FANOUT_MAX_MESSAGES = 5000;
 const FANOUT_MAX_BYTES = 8 * 1024 * 1024;
 const RETRY_DELAY_MS = 1000;
 
-/** One publish RPC's segments (PUB, MPUB, DPUB, or a group of /pub and /mpub requests). */
-type Segments = Uint8Array[];
+/** A dead letter's or a redrive's key is kept this long, whatever the topic's dedup window. */
+const SYSTEM_KEY_WINDOW_MS = 24 * 3600 * 1000;
+const PRUNE_EVERY_MS = 60_000;
 
-const FANOUT_GROUP: GroupBounds<Segments> = {
+/** One publish RPC's segments (PUB, MPUB, DPUB, or a group of /pub and /mpub requests). */
+interface Item {
+  segments: Uint8Array[];
+  options?: PublishOptions;
+}
+
+const FANOUT_GROUP: GroupBounds<Item> = {
   maxCount: FANOUT_MAX_MESSAGES,
   maxBytes: FANOUT_MAX_BYTES,
-  count: (segs) => {
+  count: (item) => {
     let n = 0;
-    for (const s of segs) n += segmentCount(s);
+    for (const s of item.segments) n += segmentCount(s);
     return n;
   },
-  bytes: (segs) => {
+  bytes: (item) => {
     let n = 0;
-    for (const s of segs) n += s.length;
+    for (const s of item.segments) n += s.length;
     return n;
   },
 };
+
+const hex = (bytes: ArrayBuffer) => [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("");
 
 export class TopicObject extends DurableObject<Env> implements TopicRpc {
   private store: TopicStore;
@@ -62,7 +75,14 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
   private recovery: Promise<void> | null = null;
   private recovered = false;
   /** Publishes that arrive while one fan-out is under way share the next. */
-  private publishes = new GroupCommit<Segments>((group) => this.commit(group), FANOUT_GROUP);
+  private publishes = new GroupCommit<Item, PublishAnswer>((group) => this.commit(group), FANOUT_GROUP);
+  private settingsNow: TopicSettings = TOPIC_DEFAULTS;
+  /** Channels with overflow reject and a bound, and what each holds as it last told. */
+  private bounds: Bound[] = [];
+  private held = new Map<string, Held>();
+  private duplicateCount = 0;
+  private rejectedCount = 0;
+  private prunedAt = 0;
   private draining = false;
   /** Events taken since this object started (the benchmark's count of calls per object). */
   private requests = 0;
@@ -87,6 +107,11 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
     this.backlogCount = s.backlogCount;
     this.messageCount = s.messageCount;
     this.messageBytes = s.messageBytes;
+    this.settingsNow = s.settings;
+    this.bounds = s.bounds;
+    this.held.clear();
+    this.duplicateCount = s.duplicateCount;
+    this.rejectedCount = s.rejectedCount;
     this.recovery = null;
     this.recovered = this.channels.size === 0;
   }
@@ -233,18 +258,174 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
    * Segments packed by the publisher (src/segment.ts's packPublishes), ids and times still to
    * fill in. Resolves once every message is durable (in every channel, or in this object).
    */
-  async publish(topic: string, segments: Uint8Array[]): Promise<void> {
+  async publish(topic: string, segments: Uint8Array[], options?: PublishOptions): Promise<PublishAnswer> {
     this.requests++;
     await this.create(topic);
-    return this.publishes.add(segments);
+    if (options?.channel !== undefined) return this.publishToChannel(options.channel, segments, options);
+    return (await this.publishes.add({ segments, options })) ?? null;
   }
 
   /** One group of publishes: counted, given ids, and made durable together. */
-  private async commit(group: Segments[]) {
+  private async commit(group: Item[]): Promise<PublishAnswer[] | void> {
     if (!this.recovered) await this.recoverCounts();
-    const segments = group.length === 1 ? group[0]! : group.flat();
-    this.assign(segments);
-    await this.deliver(segments);
+    if (!this.admitting(group)) {
+      const segments = group.length === 1 ? group[0]!.segments : group.flatMap((g) => g.segments);
+      this.assign(segments);
+      await this.deliver(segments);
+      return;
+    }
+    const { segments, answers, keys, duplicates, rejected } = await this.admit(group);
+    if (segments.length > 0) {
+      this.assign(segments);
+      await this.deliver(segments);
+    }
+    this.recordAdmission(keys, duplicates, rejected);
+    return answers;
+  }
+
+  /** Whether a group needs admission: a bounded channel, a key, or content dedup. */
+  private admitting(group: Item[]): boolean {
+    if (this.bounds.length > 0 || (this.settingsNow.dedup_content && this.settingsNow.dedup_window > 0)) return true;
+    return group.some((g) => g.options?.units?.some((u) => u.key !== undefined));
+  }
+
+  /**
+   * The group's publishes as units, through admission.ts: the segments to store (the admitted
+   * messages, repacked), each item's answers, and the keys to remember.
+   */
+  private async admit(group: Item[]) {
+    const now = Date.now();
+    const units: Unit[] = [];
+    /** For each unit: its item, and its messages. */
+    const parts: { item: number; index: number; batch: MessageBatch }[] = [];
+    const unitsOf: number[] = [];
+    const windows = new Map<string, number>();
+    for (const [i, item] of group.entries()) {
+      const all: MessageBatch = { ids: [], ts: [], bodies: [], defers: [], metas: [] };
+      for (const buf of item.segments) {
+        const seg = unpackSegment(buf);
+        for (let j = 0; j < seg.count; j++) {
+          all.ids.push(0);
+          all.ts.push(0);
+          all.bodies.push(seg.bodies[j]);
+          all.defers!.push(seg.defers[j]);
+          all.metas!.push(seg.metas?.[j] ?? null);
+        }
+      }
+      const window = item.options?.system ? Math.max(SYSTEM_KEY_WINDOW_MS, this.settingsNow.dedup_window) : this.settingsNow.dedup_window;
+      let at = 0;
+      const itemUnits = item.options?.units ?? [{ n: all.ids.length }];
+      unitsOf.push(itemUnits.length);
+      for (const [index, u] of itemUnits.entries()) {
+        const batch: MessageBatch = {
+          ids: all.ids.slice(at, at + u.n),
+          ts: all.ts.slice(at, at + u.n),
+          bodies: all.bodies.slice(at, at + u.n),
+          defers: all.defers!.slice(at, at + u.n),
+          metas: all.metas!.slice(at, at + u.n),
+        };
+        at += u.n;
+        let key = window > 0 ? u.key : undefined;
+        if (key === undefined && window > 0 && this.settingsNow.dedup_content) key = await this.contentKey(batch.bodies);
+        if (key !== undefined) windows.set(key, window);
+        units.push({ n: u.n, bytes: batch.bodies.reduce((n, b) => n + b.length, 0), key });
+        parts.push({ item: i, index, batch });
+      }
+    }
+    const bounds = this.bounds.filter((b) => this.channels.has(b.channel));
+    // (Not known since this object started: ask.)
+    for (const b of bounds) if (!this.held.has(b.channel)) this.held.set(b.channel, await channelStub(this.env, this.name!, b.channel).held());
+    const decide = () =>
+      admit({ units, bounds, held: this.held, pending: { count: this.backlogCount, bytes: 0 }, seen: (key) => this.store.keySeen(key, now - windows.get(key)!) });
+    let verdicts = decide();
+    // What a channel holds is as of its last push (consumers have taken some since): before
+    // refusing, ask again.
+    if (verdicts.includes(QUEUE_FULL)) {
+      await Promise.all(bounds.map(async (b) => this.held.set(b.channel, await channelStub(this.env, this.name!, b.channel).held())));
+      verdicts = decide();
+    }
+    const kept: MessageBatch = { ids: [], ts: [], bodies: [], defers: [], metas: [] };
+    const answers: PublishAnswer[] = group.map(() => null);
+    const keys: string[] = [];
+    let duplicates = 0;
+    let rejected = 0;
+    verdicts.forEach((v, k) => {
+      const { item, index, batch } = parts[k]!;
+      if (v === null) {
+        for (let j = 0; j < batch.ids.length; j++) {
+          kept.ids.push(0);
+          kept.ts.push(0);
+          kept.bodies.push(batch.bodies[j]!);
+          kept.defers!.push(batch.defers![j]!);
+          kept.metas!.push(batch.metas![j]!);
+        }
+        if (units[k]!.key !== undefined) keys.push(units[k]!.key!);
+      } else if (v === DUPLICATE) duplicates++;
+      else {
+        rejected++;
+        (answers[item] ??= new Array<string | null>(unitsOf[item]!).fill(null))[index] = v;
+      }
+    });
+    if (!kept.defers!.some((d) => d > 0)) delete kept.defers;
+    if (!kept.metas!.some((m) => m !== null)) delete kept.metas;
+    return { segments: kept.ids.length > 0 ? packSegments(kept) : [], answers, keys, duplicates, rejected };
+  }
+
+  private async contentKey(bodies: Uint8Array[]): Promise<string> {
+    const all = new Uint8Array(bodies.reduce((n, b) => n + 4 + b.length, 0));
+    let at = 0;
+    for (const b of bodies) {
+      new DataView(all.buffer).setUint32(at, b.length);
+      all.set(b, at + 4);
+      at += 4 + b.length;
+    }
+    return `sha256:${hex(await crypto.subtle.digest("SHA-256", all))}`;
+  }
+
+  /** Remembers stored publishes' keys and counts the rest; forgets keys past every window now and then. */
+  private recordAdmission(keys: string[], duplicates: number, rejected: number) {
+    const now = Date.now();
+    this.duplicateCount += duplicates;
+    this.rejectedCount += rejected;
+    if (keys.length > 0 || duplicates > 0 || rejected > 0) this.store.recordKeys(keys, now, this.duplicateCount, this.rejectedCount);
+    if (now - this.prunedAt > PRUNE_EVERY_MS) {
+      this.prunedAt = now;
+      this.store.pruneKeys(now - Math.max(SYSTEM_KEY_WINDOW_MS, this.settingsNow.dedup_window));
+    }
+  }
+
+  /**
+   * Messages for one channel only (a redrive back to it): ids from this topic, stored in that
+   * channel (or its outbox) alone. Keys dedup as a dead letter's (a redrive retried after a crash).
+   */
+  private async publishToChannel(channel: string, segments: Uint8Array[], options: PublishOptions): Promise<PublishAnswer> {
+    if (!this.channels.has(channel)) throw new Error("CHANNEL_NOT_FOUND");
+    const { segments: kept, keys, duplicates } = await this.admitKeysOnly({ segments, options });
+    if (kept.length > 0) {
+      this.assign(kept);
+      const topic = this.name!;
+      try {
+        const held = await channelStub(this.env, topic, channel).push(kept, this.counts());
+        this.held.set(channel, held);
+      } catch (e) {
+        console.error(`topic ${topic}: channel ${channel} did not take a redrive: ${e}`);
+        this.store.appendOutbox(channel, kept, this.counts());
+        await this.scheduleRetry();
+      }
+    }
+    this.recordAdmission(keys, duplicates, 0);
+    return null;
+  }
+
+  /** Admission without bounds (a redrive goes back to where it was accepted once). */
+  private async admitKeysOnly(item: Item) {
+    const bounds = this.bounds;
+    this.bounds = [];
+    try {
+      return await this.admit([item]);
+    } finally {
+      this.bounds = bounds;
+    }
   }
 
   /** Stamps ids (in publish order) and the publish time into the segments, and counts them. */
@@ -260,7 +441,7 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
     this.messageCount += count;
   }
 
-  private async deliver(segments: Uint8Array[]) {
+  private async deliver(segments: Uint8Array[]): Promise<void> {
     // The same segments go to every channel, or into the backlog.
     if (this.paused || this.channels.size === 0 || this.backlogCount > 0) {
       // Keep order: while a backlog exists, new messages queue behind it.
@@ -284,6 +465,7 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
     );
     let failed = false;
     results.forEach((r, i) => {
+      if (r.status === "fulfilled") this.held.set(names[i], r.value);
       // A channel deleted meanwhile needs no copy.
       if (r.status === "rejected" && this.channels.has(names[i])) {
         console.error(`topic ${topic}: channel ${names[i]} did not take ${segments.length} segments: ${r.reason}`);
@@ -356,7 +538,7 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
       const generation = known ?? ++this.generation;
       const first = this.channels.size === 0;
       // Init first: the fan-out reaches a channel only once it is ready to store.
-      await channelStub(this.env, topic, channel).init(topic, channel, generation);
+      await channelStub(this.env, topic, channel).init(topic, channel, generation, this.settingsNow.msg_ttl);
       if (known === undefined) {
         this.store.addChannel(channel, generation);
         this.channels.set(channel, generation);
@@ -368,6 +550,40 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
 
   hasChannel(channel: string): boolean {
     return this.channels.has(channel);
+  }
+
+  // ---- settings (src/settings.ts) --------------------------------------------------------
+
+  settings(): TopicSettings | null {
+    return this.name === null ? null : this.settingsNow;
+  }
+
+  /** New topic settings; its msg_ttl goes to every channel. False when there is no such topic. */
+  configure(settings: TopicSettings): Promise<boolean> {
+    return this.locked(async () => {
+      if (this.name === null) return false;
+      this.settingsNow = settings;
+      this.store.setSettings(settings);
+      const topic = this.name;
+      await Promise.all([...this.channels.keys()].map((ch) => channelStub(this.env, topic, ch).setTopicTtl(settings.msg_ttl)));
+      return true;
+    });
+  }
+
+  /** A channel's new settings: to the channel, and its bound (under reject) kept here. */
+  configureChannel(channel: string, settings: ChannelSettings): Promise<boolean> {
+    return this.locked(async () => {
+      if (!this.channels.has(channel)) return false;
+      await channelStub(this.env, this.name!, channel).configure(settings);
+      const reject = settings.overflow === "reject";
+      const depth = reject ? settings.max_depth : 0;
+      const bytes = reject ? settings.max_bytes : 0;
+      this.store.setBound(channel, depth, bytes);
+      this.bounds = this.bounds.filter((b) => b.channel !== channel);
+      if (depth > 0 || bytes > 0) this.bounds.push({ channel, maxDepth: depth, maxBytes: bytes });
+      this.held.delete(channel);
+      return true;
+    });
   }
 
   /** Deletes a channel and its messages; false when there is no such channel. */
@@ -398,6 +614,8 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
     this.store.saveCounts(this.counts());
     this.channels.delete(channel);
     this.store.removeChannel(channel);
+    this.bounds = this.bounds.filter((b) => b.channel !== channel);
+    this.held.delete(channel);
     if (this.topic.first) await registryStub(this.env).removeChannel(this.topic.name, channel);
   }
 
@@ -474,6 +692,9 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
       paused: this.paused,
       e2e_processing_latency: { count: 0, percentiles: null },
       requests: this.requests,
+      duplicate_count: this.duplicateCount,
+      rejected_count: this.rejectedCount,
+      config: showTopicSettings(this.settingsNow),
     };
   }
 }

@@ -6,6 +6,8 @@ import { config, type Env } from "./config";
 import { HttpError, nsqError } from "./http/respond";
 import { nsqdRoutes, type RouteFn } from "./http/nsqd";
 import { lookupdRoutes } from "./http/lookupd";
+import { settingsRoutes } from "./http/settings";
+import { queueToolRoutes } from "./http/queue-tools";
 import { adminRoutes } from "./http/admin";
 import { V2Session } from "./v2/session";
 import { remoteAddress } from "./protocol/remote-address";
@@ -66,6 +68,8 @@ route("GET", "/ws", "session", (c) => {
 });
 
 nsqdRoutes(route);
+settingsRoutes(route);
+queueToolRoutes(route);
 lookupdRoutes(route);
 route("GET", "/identity", "read", identityRoute);
 // The admin UI (/admin): behind the same middleware as the API (see src/http/admin.ts).

@@ -8,6 +8,11 @@ export interface MessageBatch {
   /** Delays asked for by DPUB (ms after ts); absent when no message of the batch is deferred. */
   defers?: number[];
   bodies: Uint8Array[];
+  /**
+   * Where each message came from, as JSON (a dead letter's origin: src/channel/dead-letters.ts);
+   * absent when no message of the batch has one.
+   */
+  metas?: (string | null)[];
 }
 
 /** The 16 hex characters that carry a message id on the wire. */

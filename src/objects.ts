@@ -2,6 +2,7 @@
 // class, declared here so that src/ types its namespaces (src/config.ts's Env) without importing
 // durable-objects/ (which imports src/). Only what is called through a stub is here. A class
 // declares `implements` its interface, so the checker keeps the two in step.
+import type { ChannelSettings, TopicSettings } from "./settings";
 import type { ChannelStats, TopicStats } from "./stats";
 
 /** A topic's count of messages and their bytes, as /stats reports them. */
@@ -14,6 +15,42 @@ export interface MessageCounts {
 export interface Publish {
   bodies: Uint8Array[];
   deferMs: number;
+  /** Its idempotency key (src/topic/admission.ts). */
+  key?: string;
+}
+
+/** One publish of a publish RPC's segments: its messages (in order) and idempotency key. */
+export interface PublishUnit {
+  n: number;
+  key?: string;
+}
+
+export interface PublishOptions {
+  /** The publishes the segments hold, in order (absent: one, of every message). */
+  units?: PublishUnit[];
+  /** Only this channel gets the messages (a redrive back to the channel they came from). */
+  channel?: string;
+  /** A dead letter or a redrive: keys are kept a day even without a dedup window. */
+  system?: boolean;
+}
+
+/** Per publish, null (stored, or a duplicate of one stored) or the code it was refused with; null: all stored. */
+export type PublishAnswer = (string | null)[] | null;
+
+/** What a channel holds (what max_depth and max_bytes bound). */
+export interface Held {
+  count: number;
+  bytes: number;
+}
+
+/** A queued message as /channel/peek shows it. */
+export interface PeekedMessage {
+  id: number;
+  ts: number;
+  attempts: number;
+  body: Uint8Array;
+  meta: string | null;
+  due: number;
 }
 
 /** durable-objects/topic.ts: one per topic. */
@@ -27,7 +64,10 @@ export interface TopicRpc extends Rpc.DurableObjectBranded {
   shrinkShards(n: number): Promise<void>;
   drained(): Promise<boolean>;
   /** Segments packed by src/segment.ts's packPublishes: resolves once every message is durable. */
-  publish(topic: string, segments: Uint8Array[]): Promise<void>;
+  publish(topic: string, segments: Uint8Array[], options?: PublishOptions): Promise<PublishAnswer>;
+  settings(): TopicSettings | null;
+  configure(settings: TopicSettings): Promise<boolean>;
+  configureChannel(channel: string, settings: ChannelSettings): Promise<boolean>;
   createChannel(topic: string, channel: string): Promise<void>;
   hasChannel(channel: string): boolean;
   deleteChannel(channel: string): Promise<boolean>;
@@ -40,14 +80,30 @@ export interface TopicRpc extends Rpc.DurableObjectBranded {
 
 /** durable-objects/channel.ts: one per topic and channel (consumers connect with fetch). */
 export interface ChannelRpc extends Rpc.DurableObjectBranded {
-  init(topic: string, channel: string, generation: number): void;
+  init(topic: string, channel: string, generation: number, topicTtl?: number): void;
   destroy(code?: number): Promise<void>;
   destroyIfIdle(generation: number): Promise<boolean>;
-  push(segments: Uint8Array[], topic?: MessageCounts): void;
+  push(segments: Uint8Array[], topic?: MessageCounts): Held;
+  held(): Held;
+  settings(): ChannelSettings | null;
+  configure(settings: ChannelSettings): void;
+  setTopicTtl(ms: number): void;
+  peek(n: number): PeekedMessage[];
+  /** Starts (rate > 0) or stops (0) moving this channel's dead letters back where they came from. */
+  redrive(rate: number, to: "channel" | "topic"): RedriveState | null;
   empty(): boolean;
   setPaused(paused: boolean): boolean;
   topicCounts(): MessageCounts;
   stats(includeClients?: boolean): ChannelStats | null;
+}
+
+/** A redrive under way (or the last one), as /stats shows it. */
+export interface RedriveState {
+  rate: number;
+  to: "channel" | "topic";
+  moved: number;
+  running: boolean;
+  error: string;
 }
 
 /** durable-objects/registry.ts: the one lookup registry. */

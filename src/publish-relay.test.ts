@@ -26,7 +26,7 @@ function rpcs() {
 
 const tick = () => new Promise((r) => setImmediate(r));
 
-function track(promises: Promise<void>[]) {
+function track(promises: Promise<unknown>[]) {
   const state: string[] = promises.map(() => "pending");
   promises.forEach((p, i) => p.then(() => (state[i] = "ok"), (e) => (state[i] = String(e.message))));
   return state;
@@ -127,5 +127,29 @@ describe("PublishRelay", () => {
     await b;
     r.sent[0]!.resolve();
     await a;
+  });
+
+  it("gives each member its own item's answer from the group's RPC", async () => {
+    const relay = new PublishRelay<number, string>(bounds(100));
+    let answer: (v: (string | null)[]) => void = () => {};
+    const caller: RelayCaller<number, string> = {
+      send: () => new Promise((resolve) => (answer = resolve)),
+      waitUntil: () => {},
+    };
+    const first = relay.add("t", 1, caller);
+    await tick();
+    answer([null]);
+    expect(await first).toBeNull();
+    // Two members share the next RPC: the second was refused, the first was not.
+    const hold = relay.add("t", 5, caller);
+    await tick();
+    const b = relay.add("t", 2, caller);
+    const c = relay.add("t", 3, caller);
+    answer([null]);
+    await hold;
+    await tick();
+    answer([null, "QUEUE_FULL"]);
+    expect(await b).toBeNull();
+    expect(await c).toBe("QUEUE_FULL");
   });
 });

@@ -15,12 +15,14 @@
 // waiting member to resume sends the oldest waiting group, whoever's it is. Every RPC is handed
 // to its sender's waitUntil, so a client that goes away does not strand the others; a member that
 // goes away leaves its item to be sent by the others. One RPC per key at a time, groups in order;
-// a failed RPC fails exactly its group.
+// a failed RPC fails exactly its group. An RPC may answer per item (a publish refused): each
+// member gets its own item's answer.
 import type { GroupBounds } from "./topic/group-commit";
 
 /** What a caller brings: how to send a group from its request, and that request's waitUntil. */
-export interface RelayCaller<T> {
-  send(group: T[]): Promise<unknown>;
+export interface RelayCaller<T, R = never> {
+  /** Sends the group; may resolve with an answer per item (null or absent: no answer). */
+  send(group: T[]): Promise<(R | null)[] | null | void>;
   waitUntil(p: Promise<unknown>): void;
 }
 
@@ -32,6 +34,8 @@ interface Group<T> {
   sent: Promise<unknown> | null;
 }
 
+const answerOf = <R>(answers: unknown, i: number): R | null => (Array.isArray(answers) ? ((answers[i] as R | undefined) ?? null) : null);
+
 /** One key's state: the RPC under way and the groups waiting behind it, oldest first. */
 interface Lane<T> {
   busy: Promise<unknown> | null;
@@ -40,21 +44,19 @@ interface Lane<T> {
 
 const ignore = () => {};
 
-export class PublishRelay<T> {
+export class PublishRelay<T, R = never> {
   private readonly lanes = new Map<string, Lane<T>>();
 
   constructor(private readonly bounds: GroupBounds<T>) {}
 
-  /** Resolves once the group holding `item` was sent and its RPC resolved; rejects with its error. */
-  async add(key: string, item: T, caller: RelayCaller<T>): Promise<void> {
+  /** Resolves once the group holding `item` was sent and its RPC resolved (with the item's answer); rejects with its error. */
+  async add(key: string, item: T, caller: RelayCaller<T, R>): Promise<R | null> {
     let lane = this.lanes.get(key);
     if (!lane) this.lanes.set(key, (lane = { busy: null, waiting: [] }));
     const group = this.join(lane, item);
+    const index = group.items.length - 1;
     for (;;) {
-      if (group.sent) {
-        await group.sent;
-        return;
-      }
+      if (group.sent) return answerOf<R>(await group.sent, index);
       if (lane.busy) {
         await lane.busy.then(ignore, ignore);
         continue;
@@ -79,7 +81,7 @@ export class PublishRelay<T> {
     return group;
   }
 
-  private send(key: string, lane: Lane<T>, group: Group<T>, caller: RelayCaller<T>) {
+  private send(key: string, lane: Lane<T>, group: Group<T>, caller: RelayCaller<T, R>) {
     let sent: Promise<unknown>;
     try {
       sent = caller.send(group.items);

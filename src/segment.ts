@@ -8,11 +8,14 @@
 //
 //   header   u32 count, u32 flags
 //   message  f64 id, f64 ts, f64 defer (ms), u32 length, body
+//   trailer  (flag SEGMENT_META only) the messages' metas as a JSON array of strings or nulls
 import type { MessageBatch } from "./message";
 import type { Publish } from "./objects";
 
 /** The segment's messages are deferred (DPUB): the channel keeps them as rows with a due time. */
 export const SEGMENT_DEFERRED = 1;
+/** The segment ends with its messages' metas (a dead letter's origin), after the last entry. */
+export const SEGMENT_META = 2;
 
 const HEADER = 8;
 const ENTRY_HEADER = 28;
@@ -28,6 +31,8 @@ export interface Segment {
   defers: number[];
   /** Views into the segment's buffer. */
   bodies: Uint8Array[];
+  /** SEGMENT_META: each message's meta (JSON), else null. */
+  metas: (string | null)[] | null;
 }
 
 /**
@@ -38,6 +43,7 @@ export function packSegments(batch: MessageBatch, maxBytes = SEGMENT_MAX_BYTES, 
   const out: Uint8Array[] = [];
   const n = batch.ids.length;
   let i = 0;
+  const metas = batch.metas;
   while (i < n) {
     const deferred = (batch.defers?.[i] ?? 0) > 0;
     // A segment holds at least one message, whatever its size.
@@ -49,10 +55,12 @@ export function packSegments(batch: MessageBatch, maxBytes = SEGMENT_MAX_BYTES, 
       size = next;
       end++;
     }
-    const buf = new Uint8Array(size);
+    const trailer = metas ? encoder.encode(JSON.stringify(metas.slice(i, end))) : null;
+    const buf = new Uint8Array(size + (trailer ? trailer.length : 0));
     const view = new DataView(buf.buffer);
     view.setUint32(0, end - i, true);
-    view.setUint32(4, deferred ? SEGMENT_DEFERRED : 0, true);
+    view.setUint32(4, (deferred ? SEGMENT_DEFERRED : 0) | (trailer ? SEGMENT_META : 0), true);
+    if (trailer) buf.set(trailer, size);
     let at = HEADER;
     for (let j = i; j < end; j++) {
       const body = batch.bodies[j];
@@ -69,10 +77,14 @@ export function packSegments(batch: MessageBatch, maxBytes = SEGMENT_MAX_BYTES, 
   return out;
 }
 
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
 export function unpackSegment(buf: Uint8Array): Segment {
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const count = view.getUint32(0, true);
-  const seg: Segment = { count, flags: view.getUint32(4, true), ids: new Array(count), ts: new Array(count), defers: new Array(count), bodies: new Array(count) };
+  const flags = view.getUint32(4, true);
+  const seg: Segment = { count, flags, ids: new Array(count), ts: new Array(count), defers: new Array(count), bodies: new Array(count), metas: null };
   let at = HEADER;
   for (let j = 0; j < count; j++) {
     seg.ids[j] = view.getFloat64(at, true);
@@ -82,6 +94,7 @@ export function unpackSegment(buf: Uint8Array): Segment {
     seg.bodies[j] = buf.subarray(at + ENTRY_HEADER, at + ENTRY_HEADER + length);
     at += ENTRY_HEADER + length;
   }
+  if (flags & SEGMENT_META) seg.metas = JSON.parse(decoder.decode(buf.subarray(at)));
   return seg;
 }
 
@@ -111,6 +124,9 @@ export function packPublishes(publishes: readonly Publish[]): Uint8Array[] {
   if (deferred) batch.defers = publishes.flatMap((p) => p.bodies.map(() => p.deferMs));
   return packSegments(batch);
 }
+
+/** The bytes of a segment's bodies (a SEGMENT_META segment's trailer counted with them). */
+export const segmentBodyBytes = (buf: Uint8Array, count: number) => buf.length - HEADER - ENTRY_HEADER * count;
 
 /** The number of messages in a segment (its header). */
 export const segmentCount = (buf: Uint8Array) => new DataView(buf.buffer, buf.byteOffset, 4).getUint32(0, true);

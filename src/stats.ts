@@ -57,6 +57,18 @@ export interface ChannelStats {
   e2e_processing_latency: Latency;
   /** nsq-edge's: events this channel's object has taken since it started (publishes, links' messages, alarms). */
   requests?: number;
+  // nsq-edge's settings (src/settings.ts) and what they did.
+  /** Messages moved to the dead-letter topic. */
+  dead_count?: number;
+  /** Messages past their TTL (dropped, or dead-lettered). */
+  expired_count?: number;
+  /** Messages pushed out by overflow drop_oldest. */
+  dropped_count?: number;
+  /** Bytes of body the channel holds (what max_bytes bounds). */
+  held_bytes?: number;
+  config?: Record<string, string | number | boolean>;
+  /** A dead-letter channel's redrive, if one ran since its object started. */
+  redrive?: { rate: number; to: string; moved: number; running: boolean; error: string };
 }
 
 export interface TopicStats {
@@ -72,6 +84,11 @@ export interface TopicStats {
   shards?: TopicStats[];
   /** nsq-edge's: events this topic's object has taken since it started (publishes, alarms). */
   requests?: number;
+  /** nsq-edge's: publishes answered OK as repeats of one stored within the dedup window. */
+  duplicate_count?: number;
+  /** nsq-edge's: publishes refused because a channel with overflow reject was full. */
+  rejected_count?: number;
+  config?: Record<string, string | number | boolean>;
 }
 
 export interface Stats {
@@ -81,8 +98,8 @@ export interface Stats {
   topics: TopicStats[] | null;
 }
 
-const sumOf = <T>(items: T[], key: { [K in keyof T]: T[K] extends number ? K : never }[keyof T]) =>
-  items.reduce((n, x) => n + (x[key] as unknown as number), 0);
+const sumOf = <T>(items: T[], key: { [K in keyof T]-?: T[K] extends number | undefined ? K : never }[keyof T]) =>
+  items.reduce((n, x) => n + ((x[key] as unknown as number | undefined) ?? 0), 0);
 
 /** One client over its links to every shard: counts summed, RDY the sum of its links'. */
 function mergeClients(lists: ClientStats[][]): ClientStats[] {
@@ -123,6 +140,11 @@ export function mergeShards(topic: string, shards: TopicStats[]): TopicStats {
       clients,
       paused: cs.every((c) => c.paused),
       e2e_processing_latency: { count: 0, percentiles: null },
+      dead_count: sumOf(cs, "dead_count"),
+      expired_count: sumOf(cs, "expired_count"),
+      dropped_count: sumOf(cs, "dropped_count"),
+      held_bytes: sumOf(cs, "held_bytes"),
+      config: cs[0]?.config,
     };
   });
   return {
@@ -134,6 +156,9 @@ export function mergeShards(topic: string, shards: TopicStats[]): TopicStats {
     message_bytes: sumOf(shards, "message_bytes"),
     paused: shards.every((s) => s.paused),
     e2e_processing_latency: { count: 0, percentiles: null },
+    duplicate_count: sumOf(shards, "duplicate_count"),
+    rejected_count: sumOf(shards, "rejected_count"),
+    config: shards[0]?.config,
     shards,
   };
 }

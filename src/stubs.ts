@@ -1,7 +1,7 @@
 // How the Worker and the objects find each other: one object per topic, one per topic+channel,
 // one registry. ("/" cannot appear in a name, so "topic/channel" is unambiguous.)
 import type { Env } from "./config";
-import type { Publish } from "./objects";
+import type { Publish, PublishUnit } from "./objects";
 import { PublishRelay } from "./publish-relay";
 import { packPublishes } from "./segment";
 import { NOT_A_SHARD, shardName, shardOfKey } from "./topic/shards";
@@ -33,7 +33,7 @@ export const registryStub = (env: Env) => env.REGISTRY.get(env.REGISTRY.idFromNa
 const RELAY_MAX_BYTES = 4 * 1024 * 1024;
 const RELAY_MAX_MESSAGES = 5000;
 
-const relay = new PublishRelay<Publish>({
+const relay = new PublishRelay<Publish, string>({
   maxCount: RELAY_MAX_MESSAGES,
   maxBytes: RELAY_MAX_BYTES,
   count: (p) => p.bodies.length,
@@ -86,15 +86,21 @@ function shardFor(env: Env, topic: string, key?: string): string | Promise<strin
  * Publishes through the topic's object (or, sharded, one shard's), sharing its RPC with the
  * publishes this isolate has for it meanwhile (src/publish-relay.ts). `waitUntil` is the calling
  * request's: the RPC it may send for others must outlive the caller's client going away.
+ * Resolves with null once stored (or a duplicate of one stored), or the code it was refused
+ * with (QUEUE_FULL). Without a shard key, an idempotency key picks the shard: a repeat meets it.
  */
-export function publishToTopic(env: Env, waitUntil: (p: Promise<unknown>) => void, topic: string, publish: Publish, key?: string): Promise<void> {
-  return onShard(env, topic, key, (shard) =>
+export function publishToTopic(env: Env, waitUntil: (p: Promise<unknown>) => void, topic: string, publish: Publish, key?: string): Promise<string | null> {
+  return onShard(env, topic, key ?? publish.key, (shard) =>
     relay.add(shard, publish, {
-      send: (group) => topicStub(env, shard).publish(shard, packPublishes(group)),
+      send: (group) => topicStub(env, shard).publish(shard, packPublishes(group), { units: unitsOf(group) }),
       waitUntil,
     }),
   );
 }
+
+/** The publishes of a group, as the topic's admission counts them (src/topic/admission.ts). */
+export const unitsOf = (group: readonly Publish[]): PublishUnit[] =>
+  group.map((p) => (p.key === undefined ? { n: p.bodies.length } : { n: p.bodies.length, key: p.key }));
 
 /**
  * Runs `send` on the shard a publish goes to; if that shard is gone (the count here was stale:

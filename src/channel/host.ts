@@ -16,4 +16,6 @@ export interface ChannelHost<C> {
   cancelFlushAcks(): void;
   /** The durable alarm: call alarm() at `at`. */
   setAlarm(at: number): void;
+  /** Messages were buried: hand them to the dead-letter topic (deadLetters(), then buried()). */
+  deadLetters(): void;
 }

@@ -17,6 +17,8 @@ export interface InFlight<O> extends Place {
   attempts: number;
   deliveredAt: number;
   deadline: number;
+  /** The body's bytes (what the channel holds shrinks by them when it goes). */
+  bytes: number;
 }
 
 /** nsqd's reasons, as its E_FIN_FAILED / E_REQ_FAILED / E_TOUCH_FAILED texts give them. */
@@ -48,6 +50,10 @@ export class InFlightTable<O> {
 
   get size(): number {
     return this.byId.size;
+  }
+
+  has(id: number): boolean {
+    return this.byId.has(id);
   }
 
   add(m: InFlight<O>) {

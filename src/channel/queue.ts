@@ -7,16 +7,33 @@
 // they came with a bitmap of the done ones (done-bits.ts). Delivery does not write: the in-flight
 // set is memory, rebuilt as "everything stored is ready" after a restart, so a message is either
 // FINished or delivered again. Requeued and deferred messages are rows of their own with a due time.
+//
+// nsq-edge's settings (src/settings.ts) act here: a message that fails once more at max_attempts
+// is buried (a row of `dead`, in the event that takes it out; the object hands it on to the
+// dead-letter topic), one past its TTL is never delivered, and overflow drop_oldest pushes the
+// oldest out after a push beyond max_depth or max_bytes.
 import type { ChannelStats } from "../stats";
+import { shardOf } from "../topic/shards";
+import { deadLetterTopic, effectiveTtl, showChannelSettings, CHANNEL_DEFAULTS, type ChannelSettings } from "../settings";
 import { unpackSegment, type Segment } from "../segment";
 import { clientStats, type Consumer } from "./consumer";
-import { ACK_DELAY_MS, DoneBits, type Place } from "./done-bits";
+import { ACK_DELAY_MS, DoneBits, isDone, segmentState, type Place } from "./done-bits";
 import { InFlightTable, type NotTaken } from "./in-flight";
 import { ingest, ingestPlan } from "./ingest";
 import { FairShare } from "./share";
 import type { ChannelHost } from "./host";
-import type { ChannelStore } from "./store";
+import type { ChannelCounts, ChannelStore } from "./store";
 import { ReadyWindow, type Ready } from "./window";
+
+/** A queued message as peek shows it; `due` > 0: deferred until then. */
+export interface Peeked {
+  id: number;
+  ts: number;
+  attempts: number;
+  body: Uint8Array;
+  meta: string | null;
+  due: number;
+}
 
 export class ChannelQueue<C> {
   // What init() stored (null topic: no such channel, or deleted); read by the object.
@@ -24,6 +41,11 @@ export class ChannelQueue<C> {
   channel: string | null = null;
   generation = 0;
   paused = false;
+  settings: ChannelSettings = CHANNEL_DEFAULTS;
+  /** The topic's msg_ttl, as it last told. */
+  private topicTtl = 0;
+  /** Rows of `dead` not yet handed to the dead-letter topic. */
+  dead = 0;
 
   /** In turn order: a consumer joins at the end. */
   private consumers = new Set<Consumer<C>>();
@@ -41,11 +63,14 @@ export class ChannelQueue<C> {
   private writing = false;
   /** The segment last unpacked to move a message out of it, for the rest of this event. */
   private unpacked: { id: number; seg: Segment } | null = null;
+  /** Bumped when the queue is emptied: messages borrowed before it are not returned into it. */
+  private epoch = 0;
   /** The highest message id stored in a segment: a push above it cannot hold a duplicate. */
   private lastId = 0;
   /** Earliest `due` among stored deferred/requeued rows (Infinity: none). */
   private nextDue = Infinity;
   private stored = 0;
+  private storedBytes = 0;
   /** The alarm set (Infinity: none that this queue knows of). */
   private alarmAt = Infinity;
 
@@ -55,6 +80,9 @@ export class ChannelQueue<C> {
   private messageCount = 0;
   private requeueCount = 0;
   private timeoutCount = 0;
+  private deadCount = 0;
+  private expiredCount = 0;
+  private droppedCount = 0;
   private topicMessageCount = 0;
   private topicMessageBytes = 0;
   private countsChanged = false;
@@ -71,13 +99,20 @@ export class ChannelQueue<C> {
     this.channel = s.channel;
     this.generation = s.generation;
     this.paused = s.paused;
+    this.settings = s.settings;
+    this.topicTtl = s.topicTtl;
+    this.dead = s.dead;
     this.messageCount = s.messageCount;
     this.requeueCount = s.requeueCount;
     this.timeoutCount = s.timeoutCount;
+    this.deadCount = s.deadCount;
+    this.expiredCount = s.expiredCount;
+    this.droppedCount = s.droppedCount;
     this.topicMessageCount = s.topicMessageCount;
     this.topicMessageBytes = s.topicMessageBytes;
     this.countsChanged = false;
     this.stored = s.stored;
+    this.storedBytes = s.storedBytes;
     this.lastId = s.lastId;
     this.nextDue = this.store.minDue();
     this.window.reset(s.segmented === 0, true);
@@ -97,8 +132,34 @@ export class ChannelQueue<C> {
     this.store.setMeta("generation", generation);
   }
 
+  /** New settings (validated by src/settings.ts): kept, and in force from this event on. */
+  configure(settings: ChannelSettings) {
+    this.settings = settings;
+    this.store.setMeta("settings", JSON.stringify(settings));
+    this.enforceBounds();
+    this.settle();
+  }
+
+  /** The topic's msg_ttl (it tells each channel when it changes, and at init). */
+  setTopicTtl(ms: number) {
+    if (ms === this.topicTtl) return;
+    this.topicTtl = ms;
+    this.store.setMeta("topic_ttl", ms);
+  }
+
+  /** The dead-letter topic, or "" when the channel has none. */
+  get deadLetterTopic(): string {
+    return this.topic === null ? "" : deadLetterTopic(shardOf(this.topic).topic, this.settings);
+  }
+
+  /** What the channel holds (queued, in flight, deferred): what max_depth and max_bytes bound. */
+  held(): { count: number; bytes: number } {
+    return { count: this.stored, bytes: this.storedBytes };
+  }
+
   /** Before the object deletes its storage: consumers and the alarm are gone. */
   forget() {
+    this.epoch++;
     this.consumers.clear();
     this.alarmAt = Infinity;
     this.bits.clear();
@@ -115,7 +176,7 @@ export class ChannelQueue<C> {
   // ---- messages in -----------------------------------------------------------------------
 
   /** PutMessage for a batch of segments; `topic` is the topic's message count and bytes so far. */
-  push(segments: Uint8Array[], topic?: { count: number; bytes: number }) {
+  push(segments: Uint8Array[], topic?: { count: number; bytes: number }): { count: number; bytes: number } {
     // The topic adds a channel to its fan-out only after init(): a push here means it was
     // deleted meanwhile, and the topic drops the copy.
     if (this.topic === null) throw new Error("CHANNEL_NOT_FOUND");
@@ -128,7 +189,7 @@ export class ChannelQueue<C> {
     const topicBytes = Math.max(this.topicMessageBytes, topic?.bytes ?? 0);
     this.store.transaction(() => {
       for (const buf of segments) ingest(this.store, buf, now, plan);
-      this.store.saveCounts(this.messageCount + plan.added, this.requeueCount, this.timeoutCount, topicCount, topicBytes);
+      this.store.saveCounts({ ...this.counts(), messageCount: this.messageCount + plan.added, topicMessageCount: topicCount, topicMessageBytes: topicBytes });
     });
     this.countsChanged = false;
     this.topicMessageCount = topicCount;
@@ -138,9 +199,33 @@ export class ChannelQueue<C> {
     for (const { id, buf } of plan.segments) this.window.offer(id, buf, this.consumers.size > 0);
     if (plan.nextDue < this.nextDue) this.nextDue = plan.nextDue;
     this.stored += plan.added;
+    this.storedBytes += plan.bytes;
     this.messageCount += plan.added;
     this.writing = true;
+    this.enforceBounds();
     this.settle();
+    return this.held();
+  }
+
+  /** overflow drop_oldest: the oldest ready messages go while the channel holds more than its bounds. */
+  private enforceBounds() {
+    const { overflow, max_depth, max_bytes } = this.settings;
+    if (overflow !== "drop_oldest" || (max_depth === 0 && max_bytes === 0)) return;
+    const now = this.host.now();
+    for (;;) {
+      const overCount = max_depth > 0 ? this.stored - max_depth : 0;
+      const overBytes = max_bytes > 0 ? this.storedBytes - max_bytes : 0;
+      if (overCount <= 0 && overBytes <= 0) break;
+      // Bytes over, in messages of the average size held (at least one).
+      const average = this.stored > 0 ? this.storedBytes / this.stored : 1;
+      const n = Math.min(1000, Math.max(overCount, Math.ceil(overBytes / Math.max(1, average)), 1));
+      const msgs = this.take(n, now);
+      if (msgs.length === 0) break;
+      for (const m of msgs) this.finish(m, m.body.length);
+      this.droppedCount += msgs.length;
+      this.countsChanged = true;
+      this.writing = true;
+    }
   }
 
   // ---- consumers -------------------------------------------------------------------------
@@ -154,7 +239,7 @@ export class ChannelQueue<C> {
   removeClient(c: Consumer<C>) {
     if (!this.consumers.delete(c)) return;
     const now = this.host.now();
-    for (const m of this.inFlight.removeOwner(c)) this.requeue(m, now);
+    for (const m of this.inFlight.removeOwner(c)) this.retry(m, now, "disconnected");
     this.settle();
   }
 
@@ -172,7 +257,7 @@ export class ChannelQueue<C> {
     const m = this.inFlight.take(c, id);
     if (typeof m === "string") return m;
     c.inFlight--;
-    this.finish(m);
+    this.finish(m, m.bytes);
     c.finishCount++;
     return null;
   }
@@ -181,7 +266,7 @@ export class ChannelQueue<C> {
     const m = this.inFlight.take(c, id);
     if (typeof m === "string") return m;
     c.inFlight--;
-    this.requeue(m, this.host.now() + delayMs);
+    this.retry(m, this.host.now() + delayMs, "requeued");
     c.requeueCount++;
     this.requeueCount++;
     this.countsChanged = true;
@@ -229,7 +314,7 @@ export class ChannelQueue<C> {
       m.owner.inFlight--;
       this.timeoutCount++;
       this.countsChanged = true;
-      this.requeue(m, now);
+      this.retry(m, now, "timed out");
     }
     this.settle();
   }
@@ -241,8 +326,21 @@ export class ChannelQueue<C> {
     this.settle();
   }
 
+  private counts(): ChannelCounts {
+    return {
+      messageCount: this.messageCount,
+      requeueCount: this.requeueCount,
+      timeoutCount: this.timeoutCount,
+      deadCount: this.deadCount,
+      expiredCount: this.expiredCount,
+      droppedCount: this.droppedCount,
+      topicMessageCount: this.topicMessageCount,
+      topicMessageBytes: this.topicMessageBytes,
+    };
+  }
+
   private saveCounts() {
-    this.store.saveCounts(this.messageCount, this.requeueCount, this.timeoutCount, this.topicMessageCount, this.topicMessageBytes);
+    this.store.saveCounts(this.counts());
     this.countsChanged = false;
   }
 
@@ -272,7 +370,7 @@ export class ChannelQueue<C> {
     }
     if (share.capacity === 0) return;
     const now = this.host.now();
-    const msgs = this.take(share.capacity, now);
+    const msgs = this.takeLive(share.capacity, now);
     const n = msgs.length;
     if (n > 0) {
       share.plan(n);
@@ -296,7 +394,7 @@ export class ChannelQueue<C> {
       // nsqd's sample_rate: a message not sampled is gone for this channel.
       list = [];
       for (let i = from; i < to; i++) {
-        if (Math.floor(this.host.random() * 100) > rate) this.finish(msgs[i]);
+        if (Math.floor(this.host.random() * 100) > rate) this.finish(msgs[i], msgs[i].body.length);
         else list.push(msgs[i]);
       }
       from = 0;
@@ -311,10 +409,36 @@ export class ChannelQueue<C> {
     const deadline = now + c.info.msg_timeout;
     for (let i = from; i < to; i++) {
       const m = list[i];
-      this.inFlight.add({ id: m.id, owner: c, attempts: m.attempts + 1, deliveredAt: now, deadline, seg: m.seg, index: m.index });
+      this.inFlight.add({ id: m.id, owner: c, attempts: m.attempts + 1, deliveredAt: now, deadline, bytes: m.body.length, seg: m.seg, index: m.index });
     }
     c.inFlight += to - from;
     c.messageCount += to - from;
+  }
+
+  /** Up to `n` ready messages within their TTL; those past it are dropped or buried on the way. */
+  private takeLive(n: number, now: number): Ready[] {
+    const ttl = effectiveTtl(this.settings.msg_ttl, this.topicTtl);
+    if (ttl === 0) return this.take(n, now);
+    const out: Ready[] = [];
+    while (out.length < n) {
+      const msgs = this.take(n - out.length, now);
+      if (msgs.length === 0) break;
+      for (const m of msgs) {
+        if (m.ts + ttl > now) out.push(m);
+        else this.expire(m, now);
+      }
+    }
+    return out;
+  }
+
+  private expire(m: Ready, now: number) {
+    this.expiredCount++;
+    this.countsChanged = true;
+    if (this.deadLetterTopic !== "") this.bury(m, "expired", now, m.attempts);
+    else {
+      this.finish(m, m.body.length);
+      this.writing = true;
+    }
   }
 
   /** Up to `n` ready messages: requeued and due ones first, then fresh ones in id order. */
@@ -322,9 +446,9 @@ export class ChannelQueue<C> {
     const out: Ready[] = [];
     if (this.nextDue <= now) {
       const ids: number[] = [];
-      for (const [id, ts, attempts, body] of this.store.dueRows(now, n)) {
+      for (const [id, ts, attempts, body, meta] of this.store.dueRows(now, n)) {
         ids.push(id);
-        out.push({ id, ts, attempts, body: new Uint8Array(body), seg: null, index: 0 });
+        out.push({ id, ts, attempts, body: new Uint8Array(body), meta, seg: null, index: 0 });
       }
       this.store.claimRows(ids);
       if (out.length < n) this.nextDue = this.store.minDue();
@@ -333,17 +457,62 @@ export class ChannelQueue<C> {
     return out;
   }
 
-  /** A message is done: its segment's bit, or its row (deleted with the others of the event). */
-  private finish(m: Place & { id: number }) {
+  /** A message of `bytes` is done: its segment's bit, or its row (deleted with the others of the event). */
+  private finish(m: Place & { id: number }, bytes: number) {
     if (m.seg) {
       this.bits.mark(m.seg, m.index);
       this.stored--;
     } else this.doneRows.push(m.id);
+    this.storedBytes -= bytes;
   }
 
   private deleteDoneRows() {
     this.stored -= this.store.deleteRows(this.doneRows);
     this.doneRows.length = 0;
+  }
+
+  /** A delivery failed (REQ, timeout, consumer gone): again at `due`, or buried at max_attempts. */
+  private retry(m: Place & { id: number; attempts: number; bytes: number }, due: number, why: string) {
+    const max = this.settings.max_attempts;
+    if (max > 0 && m.attempts >= max) this.bury(m, `${why} after ${m.attempts} attempts`, this.host.now(), m.attempts);
+    else this.requeue(m, due);
+  }
+
+  /**
+   * Moves a message to `dead`, in this event's commit with its leaving the queue (its segment's
+   * bit, or its row's deletion): it is in one place or the other, never neither.
+   */
+  private bury(m: Place & { id: number }, reason: string, now: number, attempts: number) {
+    let ts: number, body: Uint8Array, meta: string | null;
+    if (m.seg) {
+      const seg = this.segment(m.seg.id);
+      ts = seg.ts[m.index];
+      body = seg.bodies[m.index];
+      meta = seg.metas?.[m.index] ?? null;
+    } else {
+      const row = this.store.row(m.id);
+      if (row === null) return;
+      ts = row[1];
+      body = new Uint8Array(row[3]);
+      meta = row[4];
+    }
+    this.store.bury(m.id, ts, attempts, body, meta, reason, now);
+    this.finish(m, body.length);
+    this.dead++;
+    this.deadCount++;
+    this.countsChanged = true;
+    this.writing = true;
+    this.host.deadLetters();
+  }
+
+  /** Dead letters to hand on, oldest first; buried() once the dead-letter topic has them. */
+  deadLetters(limit: number) {
+    return this.store.deadRows(limit);
+  }
+
+  buried(ids: number[]) {
+    this.store.deleteDead(ids);
+    this.dead = Math.max(0, this.dead - ids.length);
   }
 
   /**
@@ -354,7 +523,7 @@ export class ChannelQueue<C> {
     const at = Math.max(due, 1);
     if (m.seg) {
       const seg = this.segment(m.seg.id);
-      this.store.saveRow(m.id, seg.ts[m.index], m.attempts, at, seg.bodies[m.index]);
+      this.store.saveRow(m.id, seg.ts[m.index], m.attempts, at, seg.bodies[m.index], seg.metas?.[m.index] ?? null);
       this.bits.mark(m.seg, m.index);
       // The row and its segment's bit commit together, or the message would be in both.
       this.writing = true;
@@ -372,6 +541,59 @@ export class ChannelQueue<C> {
 
   // ---- administration --------------------------------------------------------------------
 
+  /** Up to `n` queued messages (not in flight), in the order they would go, changing nothing. */
+  peek(n: number): Peeked[] {
+    // Stored bitmaps as memory has them: a FIN not yet written is not shown as queued.
+    this.flushAcks();
+    const now = this.host.now();
+    const rows = [...this.store.queuedRows(n)];
+    const out: Peeked[] = [];
+    for (const [id, ts, attempts, body, meta, due] of rows) {
+      if (due <= now) out.push({ id, ts, attempts, body: new Uint8Array(body), meta, due: 0 });
+    }
+    let cursor = 0;
+    for (let more = true; more && out.length < n; ) {
+      more = false;
+      for (const [id, data, done, bits] of this.store.segmentsAfter(cursor, 16)) {
+        more = true;
+        cursor = id;
+        const seg = unpackSegment(new Uint8Array(data));
+        const state = segmentState(id, seg.count, bits ? { done: done!, bits: new Uint8Array(bits) } : null);
+        for (let i = 0; i < seg.count && out.length < n; i++) {
+          if (isDone(state, i) || this.inFlight.has(seg.ids[i])) continue;
+          out.push({ id: seg.ids[i], ts: seg.ts[i], attempts: 0, body: seg.bodies[i], meta: seg.metas?.[i] ?? null, due: 0 });
+        }
+        if (out.length >= n) break;
+      }
+    }
+    for (const [id, ts, attempts, body, meta, due] of rows) {
+      if (due > now && out.length < n) out.push({ id, ts, attempts, body: new Uint8Array(body), meta, due });
+    }
+    return out;
+  }
+
+  /**
+   * Up to `n` ready messages taken out of the queue for the redrive (paused or not) until
+   * returned(): they stay stored, so a restart meanwhile finds them ready again.
+   */
+  borrow(n: number): { msgs: Ready[]; epoch: number } {
+    const msgs = this.takeLive(n, this.host.now());
+    this.settle();
+    return { msgs, epoch: this.epoch };
+  }
+
+  /** Borrowed messages come back: done (`delivered`), or ready again. */
+  returned(borrowed: { msgs: Ready[]; epoch: number }, delivered: boolean) {
+    if (borrowed.epoch !== this.epoch || this.topic === null) return;
+    const now = this.host.now();
+    for (const m of borrowed.msgs) {
+      if (delivered) this.finish(m, m.body.length);
+      else this.requeue(m, now);
+    }
+    this.writing = true;
+    this.settle();
+  }
+
   /** nsqd's channel empty: drops every message, in flight and deferred included. */
   empty(): boolean {
     if (this.topic === null) return false;
@@ -379,6 +601,8 @@ export class ChannelQueue<C> {
     this.bits.clear();
     this.cancelFlush();
     this.stored = 0;
+    this.storedBytes = 0;
+    this.epoch++;
     this.inFlight.clear();
     for (const c of this.consumers) c.inFlight = 0;
     this.window.reset(true, false);
@@ -418,6 +642,11 @@ export class ChannelQueue<C> {
       clients: includeClients ? [...this.consumers].map(clientStats) : null,
       paused: this.paused,
       e2e_processing_latency: { count: 0, percentiles: null },
+      dead_count: this.deadCount,
+      expired_count: this.expiredCount,
+      dropped_count: this.droppedCount,
+      held_bytes: this.storedBytes,
+      config: showChannelSettings(shardOf(this.topic!).topic, this.settings),
     };
   }
 }

@@ -5,8 +5,10 @@
 //   segments  fresh messages as the topic packed them (src/segment.ts), one row per segment
 //   acks      a segment's bitmap of done messages (done-bits.ts); the segment goes when all are
 //   messages  deferred and requeued messages, one row each, ready once due <= now (DPUB, REQ,
-//             timeout, disconnect); due = 0 while in flight
+//             timeout, disconnect); due = 0 while in flight; meta: a dead letter's origin
+//   dead      messages on their way to the dead-letter topic (dead-letters.ts), until it has them
 import type { MessageBatch } from "../message";
+import { channelSettings, type ChannelSettings } from "../settings";
 import { blob, readMeta, setMeta } from "../sql";
 import type { BitsWriter } from "./done-bits";
 import type { SegmentSource } from "./window";
@@ -16,6 +18,12 @@ export interface ChannelCounts {
   messageCount: number;
   requeueCount: number;
   timeoutCount: number;
+  /** Moved to the dead-letter topic. */
+  deadCount: number;
+  /** Past their TTL: dropped, or dead-lettered (counted in both then). */
+  expiredCount: number;
+  /** Pushed out by newer messages (overflow drop_oldest). */
+  droppedCount: number;
   /** The topic's own counts as of its latest push here. */
   topicMessageCount: number;
   topicMessageBytes: number;
@@ -26,18 +34,28 @@ export interface StoredChannel extends ChannelCounts {
   channel: string | null;
   generation: number;
   paused: boolean;
+  settings: ChannelSettings;
+  /** The topic's msg_ttl (ms; 0: none), as it last told. */
+  topicTtl: number;
   /** Messages stored and not done. */
   stored: number;
+  /** Their bodies' bytes (after a restart, a segment's share by its count of messages not done). */
+  storedBytes: number;
+  /** Dead letters not yet handed to the dead-letter topic. */
+  dead: number;
   /** Of them, in segments. */
   segmented: number;
   /** The highest message id held, in a segment or a row. */
   lastId: number;
 }
 
-export type MetaKey = "topic" | "channel" | "generation" | "paused";
+export type MetaKey = "topic" | "channel" | "generation" | "paused" | "settings" | "topic_ttl";
 
-/** A stored row, raw: id, ts, attempts, body. */
-export type Row = [id: number, ts: number, attempts: number, body: ArrayBuffer];
+/** A stored row, raw: id, ts, attempts, body, meta. */
+export type Row = [id: number, ts: number, attempts: number, body: ArrayBuffer, meta: string | null];
+
+/** A row of `dead`: the message, why it died and when. */
+export type DeadRow = [id: number, ts: number, attempts: number, body: ArrayBuffer, meta: string | null, reason: string, at: number];
 
 export interface ChannelStore extends BitsWriter, SegmentSource {
   /** Creates the schema; rows that were in flight when the object stopped are ready at `now`. */
@@ -45,14 +63,16 @@ export interface ChannelStore extends BitsWriter, SegmentSource {
   transaction<T>(fn: () => T): T;
   setMeta(key: MetaKey, value: string | number): void;
   /** Every counter in one statement, in the transaction of the writes they count. */
-  saveCounts(messageCount: number, requeueCount: number, timeoutCount: number, topicMessageCount: number, topicMessageBytes: number): void;
+  saveCounts(counts: ChannelCounts): void;
   insertSegment(first: number, last: number, count: number, buf: Uint8Array): void;
   /** [first, last] of the stored segments that overlap ids first..last. */
   segmentRanges(first: number, last: number): [number, number][];
   /** Rows ready at due[i]; a row already stored is kept. Returns how many are new. */
-  insertRows(batch: Pick<MessageBatch, "ids" | "ts" | "bodies">, due: number[]): number;
+  insertRows(batch: Pick<MessageBatch, "ids" | "ts" | "bodies" | "metas">, due: number[]): number;
   /** A message moved out of its segment (requeued), or a row's new attempts and due time. */
-  saveRow(id: number, ts: number, attempts: number, due: number, body: Uint8Array): void;
+  saveRow(id: number, ts: number, attempts: number, due: number, body: Uint8Array, meta: string | null): void;
+  /** A row's message (null: none). */
+  row(id: number): Row | null;
   updateRow(id: number, attempts: number, due: number): void;
   /** Returns how many rows went. */
   deleteRows(ids: number[]): number;
@@ -63,20 +83,26 @@ export interface ChannelStore extends BitsWriter, SegmentSource {
   /** The earliest due time of a stored row (Infinity: none). */
   minDue(): number;
   deferredCount(now: number): number;
+  /** Rows in the order they come ready (deferred ones last), in-flight rows left out: for peek. */
+  queuedRows(limit: number): Iterable<[...Row, number]>;
+  /** A dead letter, stored until the dead-letter topic has it. */
+  bury(id: number, ts: number, attempts: number, body: Uint8Array, meta: string | null, reason: string, at: number): void;
+  deadRows(limit: number): DeadRow[];
+  deleteDead(ids: number[]): void;
   clear(): void;
 }
 
 /** Bound parameters per statement (Durable Object SQL allows 100). */
 const SQL_PARAMS = 100;
-/** Rows per INSERT: four parameters each. */
-const ROWS_PER_INSERT = SQL_PARAMS / 4;
+/** Rows per INSERT: five parameters each. */
+const ROWS_PER_INSERT = SQL_PARAMS / 5;
 
 const insertStatements: string[] = [];
 /** `INSERT ... VALUES (...), (...) RETURNING id` for k rows, built once per k. */
 function insertStatement(k: number): string {
   return (insertStatements[k] ??=
-    `INSERT OR IGNORE INTO messages (id, ts, attempts, due, body) VALUES ` +
-    Array.from({ length: k }, () => "(?, ?, 0, ?, ?)").join(", ") +
+    `INSERT OR IGNORE INTO messages (id, ts, attempts, due, body, meta) VALUES ` +
+    Array.from({ length: k }, () => "(?, ?, 0, ?, ?, ?)").join(", ") +
     ` RETURNING id`);
 }
 
@@ -92,7 +118,13 @@ export class SqlChannelStore implements ChannelStore {
   load(now: number): StoredChannel {
     const sql = this.sql;
     sql.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value)`);
-    sql.exec(`CREATE TABLE IF NOT EXISTS messages (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, attempts INTEGER NOT NULL, due INTEGER NOT NULL, body BLOB NOT NULL)`);
+    sql.exec(`CREATE TABLE IF NOT EXISTS messages (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, attempts INTEGER NOT NULL, due INTEGER NOT NULL, body BLOB NOT NULL, meta TEXT)`);
+    // (A channel stored before dead letters existed has no meta column.)
+    const columns = sql.exec<{ name: string }>(`PRAGMA table_info(messages)`).toArray();
+    if (!columns.some((c) => c.name === "meta")) sql.exec(`ALTER TABLE messages ADD COLUMN meta TEXT`);
+    sql.exec(
+      `CREATE TABLE IF NOT EXISTS dead (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, attempts INTEGER NOT NULL, body BLOB NOT NULL, meta TEXT, reason TEXT NOT NULL, at INTEGER NOT NULL)`,
+    );
     // Rows are only deferred, requeued or in flight (due = 0): all of them indexed by due.
     sql.exec(`CREATE INDEX IF NOT EXISTS messages_by_due ON messages (due)`);
     sql.exec(`CREATE TABLE IF NOT EXISTS segments (id INTEGER PRIMARY KEY, last INTEGER NOT NULL, count INTEGER NOT NULL, data BLOB NOT NULL)`);
@@ -103,18 +135,28 @@ export class SqlChannelStore implements ChannelStore {
     const counter = (key: string) => (meta.get(key) as number | undefined) ?? 0;
     const count = (q: string) => sql.exec<{ n: number | null }>(q).one().n ?? 0;
     const segmented = count(`SELECT SUM(count) AS n FROM segments`) - count(`SELECT SUM(done) AS n FROM acks`);
+    const segmentBytes = count(
+      `SELECT SUM(length(s.data) * (s.count - COALESCE(a.done, 0)) / s.count) AS n FROM segments s LEFT JOIN acks a ON a.seg = s.id`,
+    );
     return {
       topic: (meta.get("topic") as string | undefined) ?? null,
       channel: (meta.get("channel") as string | undefined) ?? null,
       generation: counter("generation"),
       paused: meta.get("paused") === 1,
+      settings: channelSettings(meta.get("settings")),
+      topicTtl: counter("topic_ttl"),
       messageCount: counter("message_count"),
       requeueCount: counter("requeue_count"),
       timeoutCount: counter("timeout_count"),
+      deadCount: counter("dead_count"),
+      expiredCount: counter("expired_count"),
+      droppedCount: counter("dropped_count"),
       topicMessageCount: counter("topic_message_count"),
       topicMessageBytes: counter("topic_message_bytes"),
       segmented,
       stored: segmented + count(`SELECT COUNT(*) AS n FROM messages`),
+      storedBytes: segmentBytes + count(`SELECT SUM(length(body)) AS n FROM messages`),
+      dead: count(`SELECT COUNT(*) AS n FROM dead`),
       // Above every id held here, in a segment or (moved out of a deleted segment) in a row.
       lastId: Math.max(count(`SELECT MAX(last) AS n FROM segments`), count(`SELECT MAX(id) AS n FROM messages`)),
     };
@@ -128,10 +170,10 @@ export class SqlChannelStore implements ChannelStore {
     setMeta(this.sql, key, value);
   }
 
-  saveCounts(messageCount: number, requeueCount: number, timeoutCount: number, topicMessageCount: number, topicMessageBytes: number) {
+  saveCounts(c: ChannelCounts) {
     this.sql.exec(
-      `INSERT OR REPLACE INTO meta (key, value) VALUES ('message_count', ?), ('requeue_count', ?), ('timeout_count', ?), ('topic_message_count', ?), ('topic_message_bytes', ?)`,
-      messageCount, requeueCount, timeoutCount, topicMessageCount, topicMessageBytes,
+      `INSERT OR REPLACE INTO meta (key, value) VALUES ('message_count', ?), ('requeue_count', ?), ('timeout_count', ?), ('dead_count', ?), ('expired_count', ?), ('dropped_count', ?), ('topic_message_count', ?), ('topic_message_bytes', ?)`,
+      c.messageCount, c.requeueCount, c.timeoutCount, c.deadCount, c.expiredCount, c.droppedCount, c.topicMessageCount, c.topicMessageBytes,
     );
   }
 
@@ -148,21 +190,25 @@ export class SqlChannelStore implements ChannelStore {
     ];
   }
 
-  insertRows(batch: Pick<MessageBatch, "ids" | "ts" | "bodies">, due: number[]): number {
+  insertRows(batch: Pick<MessageBatch, "ids" | "ts" | "bodies" | "metas">, due: number[]): number {
     // Multi-row inserts: the cost is per statement more than per row. RETURNING tells which rows
     // are new: a retried copy that is already here is not a new message.
     let added = 0;
     for (let i = 0; i < batch.ids.length; i += ROWS_PER_INSERT) {
       const k = Math.min(ROWS_PER_INSERT, batch.ids.length - i);
       const params: SqlStorageValue[] = [];
-      for (let j = i; j < i + k; j++) params.push(batch.ids[j], batch.ts[j], due[j], blob(batch.bodies[j]));
+      for (let j = i; j < i + k; j++) params.push(batch.ids[j], batch.ts[j], due[j], blob(batch.bodies[j]), batch.metas?.[j] ?? null);
       added += this.sql.exec(insertStatement(k), ...params).toArray().length;
     }
     return added;
   }
 
-  saveRow(id: number, ts: number, attempts: number, due: number, body: Uint8Array) {
-    this.sql.exec(`INSERT OR REPLACE INTO messages (id, ts, attempts, due, body) VALUES (?, ?, ?, ?, ?)`, id, ts, attempts, due, blob(body));
+  saveRow(id: number, ts: number, attempts: number, due: number, body: Uint8Array, meta: string | null) {
+    this.sql.exec(`INSERT OR REPLACE INTO messages (id, ts, attempts, due, body, meta) VALUES (?, ?, ?, ?, ?, ?)`, id, ts, attempts, due, blob(body), meta);
+  }
+
+  row(id: number): Row | null {
+    return this.sql.exec(`SELECT id, ts, attempts, body, meta FROM messages WHERE id = ?`, id).raw<Row>().next().value ?? null;
   }
 
   updateRow(id: number, attempts: number, due: number) {
@@ -199,7 +245,7 @@ export class SqlChannelStore implements ChannelStore {
   }
 
   dueRows(now: number, limit: number): Iterable<Row> {
-    return this.sql.exec(`SELECT id, ts, attempts, body FROM messages WHERE due > 0 AND due <= ? ORDER BY due LIMIT ?`, now, limit).raw<Row>();
+    return this.sql.exec(`SELECT id, ts, attempts, body, meta FROM messages WHERE due > 0 AND due <= ? ORDER BY due LIMIT ?`, now, limit).raw<Row>();
   }
 
   claimRows(ids: number[]) {
@@ -217,6 +263,26 @@ export class SqlChannelStore implements ChannelStore {
     return this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM messages WHERE due > ?`, now).one().n;
   }
 
+  queuedRows(limit: number): Iterable<[...Row, number]> {
+    return this.sql.exec(`SELECT id, ts, attempts, body, meta, due FROM messages WHERE due > 0 ORDER BY due LIMIT ?`, limit).raw<[...Row, number]>();
+  }
+
+  bury(id: number, ts: number, attempts: number, body: Uint8Array, meta: string | null, reason: string, at: number) {
+    this.sql.exec(`INSERT OR REPLACE INTO dead (id, ts, attempts, body, meta, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?)`, id, ts, attempts, blob(body), meta, reason, at);
+  }
+
+  deadRows(limit: number): DeadRow[] {
+    return [...this.sql.exec(`SELECT id, ts, attempts, body, meta, reason, at FROM dead ORDER BY id LIMIT ?`, limit).raw<DeadRow>()];
+  }
+
+  deleteDead(ids: number[]) {
+    for (let i = 0; i < ids.length; i += SQL_PARAMS) {
+      const chunk = ids.slice(i, i + SQL_PARAMS);
+      this.sql.exec(`DELETE FROM dead WHERE id IN (${placeholders(chunk.length)})`, ...chunk);
+    }
+  }
+
+  /** (Dead letters on their way out stay: they have left the channel already.) */
   clear() {
     this.sql.exec(`DELETE FROM messages`);
     this.sql.exec(`DELETE FROM segments`);

@@ -9,6 +9,8 @@ export interface Ready extends Place {
   ts: number;
   attempts: number;
   body: Uint8Array;
+  /** A dead letter's origin (JSON), else null. */
+  meta: string | null;
 }
 
 /** Stored segments after `cursor` in id order, with their done bitmaps (raw rows). */
@@ -75,7 +77,7 @@ export class ReadyWindow {
     for (let i = 0; i < seg.count; i++) {
       if (isDone(state, i)) continue;
       const body = seg.bodies[i];
-      this.items.push({ id: seg.ids[i], ts: seg.ts[i], attempts: 0, body, seg: state, index: i });
+      this.items.push({ id: seg.ids[i], ts: seg.ts[i], attempts: 0, body, meta: seg.metas?.[i] ?? null, seg: state, index: i });
       this.bytes += body.length;
     }
     this.cursor = id;

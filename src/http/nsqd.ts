@@ -5,6 +5,7 @@
 //   POST /topic/create?topic=&shards=   POST /topic/delete|empty|pause|unpause?topic=
 //   POST /topic/shards?topic=&n=        (nsq-edge's: adds shards to a live topic)
 //   POST /channel/create|delete|empty|pause|unpause?topic=&channel=
+//   (nsq-edge's settings, peek and redrive: src/http/settings.ts, src/http/queue-tools.ts)
 import type { Context } from "hono";
 import { visibleTo, type Access } from "./auth";
 import { config, VERSION, type Env } from "../config";
@@ -71,7 +72,7 @@ function info(c: C) {
 }
 
 /** nsqd's getTopicFromQuery: MISSING_ARG_TOPIC, INVALID_TOPIC. */
-function topicParam(q: ReadonlyMap<string, string>): string {
+export function topicParam(q: ReadonlyMap<string, string>): string {
   const topic = q.get("topic");
   if (topic === undefined) throw new HttpError(400, "MISSING_ARG_TOPIC");
   if (!isValidName(topic)) throw new HttpError(400, "INVALID_TOPIC");
@@ -113,20 +114,31 @@ async function readBody(c: C, max: number): Promise<Uint8Array | null> {
 }
 
 /** The object names of a topic's shards, draining ones included (just the topic's own when unsharded). */
-async function shardNames(c: C, topic: string): Promise<string[]> {
+export async function shardNames(c: C, topic: string): Promise<string[]> {
   const n = await shardsOf(c.env, topic, true);
   return Array.from({ length: n }, (_, i) => shardName(topic, i));
 }
 
+/** An idempotency key: at most this long (as a V2 publish's, src/v2/verbs.ts). */
+export const MAX_IDEMPOTENCY_KEY = 256;
+
 async function publish(c: C, topic: string, bodies: Uint8Array[], deferMs = 0) {
   // A key keeps its messages on one shard, in order (nsq-edge's).
   const key = query(c).get("key");
+  // A repeat within the topic's dedup_window is answered OK and stored once (src/topic/admission.ts).
+  const idempotencyKey = c.req.header("idempotency-key");
+  if (idempotencyKey !== undefined && (idempotencyKey === "" || idempotencyKey.length > MAX_IDEMPOTENCY_KEY)) {
+    throw new HttpError(400, "INVALID_IDEMPOTENCY_KEY");
+  }
+  let refused: string | null;
   try {
-    await publishToTopic(c.env, waitUntilOf(c), topic, { bodies, deferMs }, key);
+    refused = await publishToTopic(c.env, waitUntilOf(c), topic, { bodies, deferMs, ...(idempotencyKey !== undefined ? { key: idempotencyKey } : {}) }, key);
   } catch (e) {
     console.error(`publish to ${topic} failed: ${e}`);
     throw new HttpError(503, "EXITING");
   }
+  // A channel with overflow reject is full: stored nowhere (507 Insufficient Storage).
+  if (refused !== null) throw new HttpError(507, refused);
 }
 
 /** The request's waitUntil (a test's request may come without an execution context). */
@@ -286,7 +298,7 @@ function topicAdmin(action: "delete" | "empty" | "pause" | "unpause") {
 }
 
 /** nsqd's GetTopicChannelArgs, then the topic must exist. */
-async function topicChannelArgs(c: C): Promise<[string, string]> {
+export async function topicChannelArgs(c: C): Promise<[string, string]> {
   const q = query(c);
   const topic = q.get("topic");
   if (topic === undefined) throw new HttpError(400, "MISSING_ARG_TOPIC");

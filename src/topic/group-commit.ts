@@ -6,7 +6,8 @@
 //   add(c) ─┘ ┘ flush([b, c])    ─> b and c settle together
 //
 // A group holds at least one item and, beyond the first, stays within maxCount and maxBytes.
-// A flush that fails rejects exactly the callers of its group; the next group still goes.
+// A flush that fails rejects exactly the callers of its group; the next group still goes. A flush
+// may answer each item (a publish refused, say): add() resolves with the item's answer.
 
 export interface GroupBounds<T> {
   maxCount: number;
@@ -17,21 +18,21 @@ export interface GroupBounds<T> {
   bytes(item: T): number;
 }
 
-export class GroupCommit<T> {
+export class GroupCommit<T, R = void> {
   // Parallel arrays, not a waiter object per item: the item is the caller's only allocation.
   private items: T[] = [];
-  private resolves: (() => void)[] = [];
+  private resolves: ((r: R | undefined) => void)[] = [];
   private rejects: ((e: unknown) => void)[] = [];
   private running = false;
 
   constructor(
-    private readonly flush: (group: T[]) => Promise<void> | void,
+    private readonly flush: (group: T[]) => Promise<(R | undefined)[] | void> | (R | undefined)[] | void,
     private readonly bounds: GroupBounds<T>,
   ) {}
 
-  /** Resolves once a flush of a group holding `item` succeeded; rejects with its error. */
-  add(item: T): Promise<void> {
-    const done = new Promise<void>((resolve, reject) => {
+  /** Resolves once a flush of a group holding `item` succeeded (with its answer); rejects with its error. */
+  add(item: T): Promise<R | undefined> {
+    const done = new Promise<R | undefined>((resolve, reject) => {
       this.items.push(item);
       this.resolves.push(resolve);
       this.rejects.push(reject);
@@ -63,8 +64,8 @@ export class GroupCommit<T> {
         const resolves = this.resolves.splice(0, n);
         const rejects = this.rejects.splice(0, n);
         try {
-          await this.flush(group);
-          for (const resolve of resolves) resolve();
+          const answers = await this.flush(group);
+          resolves.forEach((resolve, i) => resolve(answers ? answers[i] : undefined));
         } catch (e) {
           for (const reject of rejects) reject(e);
         }

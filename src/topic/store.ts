@@ -3,6 +3,8 @@
 // take them, one row per segment keyed by its first message id.
 import type { MessageCounts } from "../objects";
 import { segmentHeader } from "../segment";
+import { topicSettings, type TopicSettings } from "../settings";
+import type { Bound } from "./admission";
 import { blob, readMeta, setMeta } from "../sql";
 
 /** What a topic keeps across restarts, as loaded when its object starts. */
@@ -26,6 +28,11 @@ export interface TopicState {
   shardLimit: number;
   /** Whether this object's ids are a sharded topic's (every MAX_SHARDS-th). */
   sharded: boolean;
+  settings: TopicSettings;
+  /** Its channels with overflow reject and a bound (src/topic/admission.ts). */
+  bounds: Bound[];
+  duplicateCount: number;
+  rejectedCount: number;
 }
 
 /** Stored segments read in id order, up to a fan-out's worth. */
@@ -45,6 +52,16 @@ export interface TopicStore {
   /** Records the shard count (shard 0) and that ids are a sharded topic's. */
   setShards(shards: number, sharded: boolean, limit?: number): void;
   saveCounts(counts: MessageCounts): void;
+  setSettings(settings: TopicSettings): void;
+  /** A channel's bound under overflow reject (0, 0: none). */
+  setBound(channel: string, maxDepth: number, maxBytes: number): void;
+
+  /** Whether a publish with this key was stored at or after `since`. */
+  keySeen(key: string, since: number): boolean;
+  /** Keys of publishes just stored, with the counts of duplicates and refusals so far. */
+  recordKeys(keys: string[], at: number, duplicateCount: number, rejectedCount: number): void;
+  /** Forgets keys stored before `before`. */
+  pruneKeys(before: number): void;
 
   /** Records a new channel and the generation counter that produced it. */
   addChannel(name: string, generation: number): void;
@@ -96,6 +113,11 @@ export class SqlTopicStore implements TopicStore {
     this.sql.exec(
       `CREATE TABLE IF NOT EXISTS outbox_segments (channel TEXT NOT NULL, id INTEGER NOT NULL, count INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (channel, id))`,
     );
+    // Channels with overflow reject: the topic refuses a publish that would pass their bound.
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS channel_bounds (name TEXT PRIMARY KEY, max_depth INTEGER NOT NULL, max_bytes INTEGER NOT NULL)`);
+    // Idempotency keys (and content hashes) of stored publishes, within the dedup window.
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS dedup (key TEXT PRIMARY KEY, at INTEGER NOT NULL)`);
+    this.sql.exec(`CREATE INDEX IF NOT EXISTS dedup_by_at ON dedup (at)`);
   }
 
   load(): TopicState {
@@ -116,7 +138,38 @@ export class SqlTopicStore implements TopicStore {
       shards: (meta.get("shards") as number | undefined) ?? 1,
       shardLimit: (meta.get("shard_limit") as number | undefined) ?? ((meta.get("shards") as number | undefined) ?? 1),
       sharded: meta.get("sharded") === 1,
+      settings: topicSettings(meta.get("settings")),
+      bounds: this.sql
+        .exec<{ name: string; max_depth: number; max_bytes: number }>(`SELECT name, max_depth, max_bytes FROM channel_bounds`)
+        .toArray()
+        .map((r) => ({ channel: r.name, maxDepth: r.max_depth, maxBytes: r.max_bytes })),
+      duplicateCount: (meta.get("duplicate_count") as number | undefined) ?? 0,
+      rejectedCount: (meta.get("rejected_count") as number | undefined) ?? 0,
     };
+  }
+
+  setSettings(settings: TopicSettings) {
+    this.setMeta("settings", JSON.stringify(settings));
+  }
+
+  setBound(channel: string, maxDepth: number, maxBytes: number) {
+    if (maxDepth === 0 && maxBytes === 0) this.sql.exec(`DELETE FROM channel_bounds WHERE name = ?`, channel);
+    else this.sql.exec(`INSERT OR REPLACE INTO channel_bounds (name, max_depth, max_bytes) VALUES (?, ?, ?)`, channel, maxDepth, maxBytes);
+  }
+
+  keySeen(key: string, since: number): boolean {
+    return this.sql.exec(`SELECT 1 FROM dedup WHERE key = ? AND at >= ?`, key, since).toArray().length > 0;
+  }
+
+  recordKeys(keys: string[], at: number, duplicateCount: number, rejectedCount: number) {
+    this.storage.transactionSync(() => {
+      for (const key of keys) this.sql.exec(`INSERT OR REPLACE INTO dedup (key, at) VALUES (?, ?)`, key, at);
+      this.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES ('duplicate_count', ?), ('rejected_count', ?)`, duplicateCount, rejectedCount);
+    });
+  }
+
+  pruneKeys(before: number) {
+    this.sql.exec(`DELETE FROM dedup WHERE at < ?`, before);
   }
 
   private setMeta(key: string, value: SqlStorageValue) {
@@ -153,6 +206,7 @@ export class SqlTopicStore implements TopicStore {
   removeChannel(name: string) {
     this.sql.exec(`DELETE FROM channels WHERE name = ?`, name);
     this.sql.exec(`DELETE FROM outbox_segments WHERE channel = ?`, name);
+    this.sql.exec(`DELETE FROM channel_bounds WHERE name = ?`, name);
   }
 
   appendBacklog(segments: Uint8Array[], counts: MessageCounts): number {

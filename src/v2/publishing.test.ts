@@ -17,8 +17,8 @@ function setup() {
   const slots = (pending: Pending<string>[]) => pending.map((p) => p.slot).join(",");
   const p = new Publisher<string>({
     publish(topic, bodies, deferMs) {
-      return new Promise<void>((resolve, reject) => {
-        calls.push({ topic, bodies: bodies.map(text), deferMs, resolve, reject });
+      return new Promise<null>((resolve, reject) => {
+        calls.push({ topic, bodies: bodies.map(text), deferMs, resolve: () => resolve(null), reject });
       });
     },
     stored: (pending) => events.push(`stored ${slots(pending)}`),

@@ -18,6 +18,7 @@ import { AUTH_FAILED, AuthExpired, authAnswer, type ConnectionAuth } from "./aut
 import { Heartbeats, type IntervalTimer } from "./heartbeats";
 import { initialSettings, type Settings } from "./identify";
 import { Publisher, type Pending } from "./publishing";
+import type { PublishAnswer } from "../objects";
 import { packPublishes } from "../segment";
 import { OK, ResponseQueue, type Slot } from "./responses";
 import { clientInfo, joinWithRetry } from "./subscribe";
@@ -79,9 +80,9 @@ export class V2Session implements Client {
     this.settings = initialSettings(cfg, hostOf(remoteAddress));
     this.publisher = new Publisher<Slot>({
       // A sharded topic: each RPC to the next shard in turn (src/topic/shards.ts).
-      publish: (topic, bodies, deferMs, key) =>
-        onShard(env, topic, key, (shard) => topicStub(env, shard).publish(shard, packPublishes([{ bodies, deferMs }]))),
-      stored: (pending) => this.published(pending, true),
+      publish: (topic, bodies, deferMs, key, units) =>
+        onShard(env, topic, key, (shard) => topicStub(env, shard).publish(shard, packPublishes([{ bodies, deferMs }]), { units })),
+      stored: (pending, answer) => this.published(pending, true, undefined, answer),
       failed: (pending, e) => this.published(pending, false, e),
     });
     this.heartbeats = new Heartbeats(
@@ -274,15 +275,18 @@ export class V2Session implements Client {
     this.heartbeats.start(settings.heartbeatInterval);
   }
 
-  publish(verb: string, topic: string, deferMs: number, bodies: Uint8Array | Uint8Array[], key?: string) {
-    this.publisher.add(verb, topic, deferMs, bodies, this.responses.reserve(), key);
+  publish(verb: string, topic: string, deferMs: number, bodies: Uint8Array | Uint8Array[], key?: string, idempotencyKey?: string) {
+    this.publisher.add(verb, topic, deferMs, bodies, this.responses.reserve(), key, idempotencyKey);
   }
 
-  private published(pending: Pending<Slot>[], stored: boolean, error?: unknown) {
-    for (const { slot, verb } of pending) {
-      if (stored) this.responses.fill(slot, OK);
+  private published(pending: Pending<Slot>[], stored: boolean, error?: unknown, answer: PublishAnswer = null) {
+    pending.forEach(({ slot, verb }, i) => {
+      const refused = answer?.[i];
+      // A full channel (overflow reject) refuses a publish, not the connection: the client may retry.
+      if (refused) this.responses.fill(slot, errorFrame(`E_${refused} ${verb} failed: a channel of the topic is full`));
+      else if (stored) this.responses.fill(slot, OK);
       else this.responses.fill(slot, errorFrame(`E_${verb}_FAILED ${verb} failed ${errorText(error)}`), true);
-    }
+    });
     this.flush();
   }
 

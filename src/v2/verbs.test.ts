@@ -36,9 +36,9 @@ class FakeClient implements Client {
   channel(cmd: LinkCommand) {
     this.asked.push(cmd);
   }
-  publish(verb: string, topic: string, deferMs: number, bodies: Uint8Array | Uint8Array[], key?: string) {
+  publish(verb: string, topic: string, deferMs: number, bodies: Uint8Array | Uint8Array[], key?: string, idempotencyKey?: string) {
     const n = bodies instanceof Uint8Array ? 1 : bodies.length;
-    this.asked.push(`${verb} ${topic} ${deferMs} ${n}${key === undefined ? "" : ` key=${key}`}`);
+    this.asked.push(`${verb} ${topic} ${deferMs} ${n}${key === undefined ? "" : ` key=${key}`}${idempotencyKey === undefined ? "" : ` idem=${idempotencyKey}`}`);
   }
 }
 
@@ -275,5 +275,20 @@ describe("a key in a publish's topic name (nsq-edge's, for sharded topics)", () 
     exec(c, cmd("PUB orders", "x"));
     expect(c.asked).toEqual(["PUB orders 0 1 key=k1", "DPUB orders 10 1 key=k2", "PUB orders 0 1"]);
     expect(error(c, cmd("PUB orders@", undefined, true))).toBe('fatal: E_BAD_TOPIC PUB topic name "orders@" is not valid');
+  });
+});
+
+describe("an idempotency key after a publish's topic (nsq-edge's; nsqd ignores the parameter)", () => {
+  it("PUB, MPUB and DPUB take the parameter after nsqd's as the key", () => {
+    const c = new FakeClient();
+    exec(c, cmd("PUB orders inv-1", "x"));
+    exec(c, cmd("DPUB orders 10 inv-2", "x"));
+    exec(c, cmd("PUB orders@k inv-3", "x"));
+    expect(c.asked).toEqual(["PUB orders 0 1 idem=inv-1", "DPUB orders 10 1 idem=inv-2", "PUB orders 0 1 key=k idem=inv-3"]);
+  });
+
+  it("a key longer than 256 is E_INVALID, before any body", () => {
+    const c = new FakeClient();
+    expect(error(c, cmd(`PUB orders ${"k".repeat(257)}`, undefined, true))).toBe("fatal: E_INVALID PUB idempotency key longer than 256");
   });
 });

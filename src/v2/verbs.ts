@@ -43,7 +43,8 @@ export interface Client {
   channel(cmd: LinkCommand): void;
   /** A checked publish: answered OK once its topic has stored it, or E_<verb>_FAILED and a close. */
   /** `key`: a sharded topic's key (src/topic/shards.ts), from the name "topic@key". */
-  publish(verb: string, topic: string, deferMs: number, bodies: Uint8Array | Uint8Array[], key?: string): void;
+  /** `key` picks a sharded topic's shard; `idempotencyKey` makes a repeat a duplicate (src/topic/admission.ts). */
+  publish(verb: string, topic: string, deferMs: number, bodies: Uint8Array | Uint8Array[], key?: string, idempotencyKey?: string): void;
 }
 
 /** The shape of every verb. */
@@ -220,7 +221,15 @@ export function topicAndKey(name: string): { topic: string; key?: string } | nul
   return isValidName(topic) && key.length > 0 && key.length <= 256 ? { topic, key } : null;
 }
 
-function publishLine(c: Client, cmd: Command): { deferMs: number; topic: string; key?: string } {
+/** nsq-edge's idempotency key: the parameter after nsqd's (which nsqd itself ignores). */
+function idempotencyKeyOf(verb: string, cmd: Command): string | undefined {
+  const key = cmd.params[verb === "DPUB" ? 2 : 1];
+  if (key === undefined) return undefined;
+  if (key.length > 256) throw fatal("E_INVALID", `${verb} idempotency key longer than 256`);
+  return key;
+}
+
+function publishLine(c: Client, cmd: Command): { deferMs: number; topic: string; key?: string; idempotencyKey?: string } {
   const verb = cmd.name;
   const minParams = verb === "DPUB" ? 2 : 1;
   if (cmd.params.length < minParams) throw fatal("E_INVALID", `${verb} insufficient number of parameters`);
@@ -233,24 +242,25 @@ function publishLine(c: Client, cmd: Command): { deferMs: number; topic: string;
   }
   const { topic, key } = named;
   if (verb === "MPUB") checkAuth(c.auth, c.now(), verb, topic, "", cmd.head);
-  if (verb !== "DPUB") return { deferMs: 0, topic, key };
+  const idempotencyKey = idempotencyKeyOf(verb, cmd);
+  if (verb !== "DPUB") return { deferMs: 0, topic, key, idempotencyKey };
   const ms = base10(cmd.params[1]);
   if (ms === null) throw fatal("E_INVALID", `DPUB could not parse timeout ${cmd.params[1]}`);
   const max = c.cfg.maxReqTimeout;
   if (ms > max) throw fatal("E_INVALID", `DPUB timeout ${ms} out of range 0-${max}`);
-  return { deferMs: ms, topic, key };
+  return { deferMs: ms, topic, key, idempotencyKey };
 }
 
 const publish: Verb = (c, cmd) => {
-  const { deferMs, topic, key } = publishLine(c, cmd);
+  const { deferMs, topic, key, idempotencyKey } = publishLine(c, cmd);
   const cfg = c.cfg;
   if (cmd.name === "MPUB") {
     checkBody(cmd, "E_BAD_BODY", "body", cfg.maxBodySize, "body too big");
-    c.publish("MPUB", topic, deferMs, decodeMpubBody(cmd.body!, cfg.maxMsgSize, cfg.maxBodySize), key);
+    c.publish("MPUB", topic, deferMs, decodeMpubBody(cmd.body!, cfg.maxMsgSize, cfg.maxBodySize), key, idempotencyKey);
   } else {
     checkBody(cmd, "E_BAD_MESSAGE", "message body", cfg.maxMsgSize, "message too big");
     checkAuth(c.auth, c.now(), cmd.name, topic, "");
-    c.publish(cmd.name, topic, deferMs, cmd.body!, key);
+    c.publish(cmd.name, topic, deferMs, cmd.body!, key, idempotencyKey);
   }
   return null;
 };

@@ -68,6 +68,13 @@ const TABLE: Record<string, { path: string; body?: string; expect: number[] }> =
   "POST /channel/pause": { path: "/channel/pause?topic=orders&channel=billing", expect: ADMIN },
   "POST /channel/unpause": { path: "/channel/unpause?topic=orders&channel=billing", expect: ADMIN },
   "POST /topic/tombstone": { path: "/topic/tombstone?topic=orders&node=n:4151", expect: ADMIN },
+  // Settings, peek and redrive (nsq-edge's): an admin's, as the topic's other administration.
+  "GET /topic/config": { path: "/topic/config?topic=orders", expect: ADMIN },
+  "POST /topic/config": { path: "/topic/config?topic=orders", body: "{}", expect: ADMIN },
+  "GET /channel/config": { path: "/channel/config?topic=orders&channel=billing", expect: ADMIN },
+  "POST /channel/config": { path: "/channel/config?topic=orders&channel=billing", body: "{}", expect: ADMIN },
+  "GET /channel/peek": { path: "/channel/peek?topic=orders&channel=billing", expect: ADMIN },
+  "POST /channel/redrive": { path: "/channel/redrive?topic=orders&channel=billing&rate=0", expect: ADMIN },
   // A topic the identity may not see is a topic that does not exist.
   "GET /lookup": { path: "/lookup?topic=orders", expect: [401, 401, 404, 200, 200, 200] },
   "GET /topics": { path: "/topics", expect: READ },

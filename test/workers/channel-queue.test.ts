@@ -38,6 +38,7 @@ function setup(state: DurableObjectState) {
     flushAcksIn: () => {},
     cancelFlushAcks: () => {},
     setAlarm: () => {},
+    deadLetters: () => {},
   };
   const queue = new ChannelQueue(new SqlChannelStore(state.storage), host, 250);
   queue.init("t", "c", 1);
