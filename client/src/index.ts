@@ -11,7 +11,7 @@
 //   // or: for await (const msg of consumer) { ... }                    // FIN when the loop goes on
 //
 //   // With auth on: { authSecret } in either's options (a Bearer header where the runtime can send one, else AUTH).
-export { Producer, type ProducerOptions, type Body } from "./producer.js";
+export { Producer, type ProducerOptions, type PublishOptions, type Body } from "./producer.js";
 export { Consumer, type ConsumerOptions, type ConsumerEvents, type ConsumerStats, type Handler } from "./consumer.js";
 export { Message } from "./message.js";
 export { NsqError, AuthError, ConnectionError, ClosedError } from "./errors.js";

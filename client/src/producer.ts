@@ -17,6 +17,16 @@ export type Body = string | Uint8Array | ArrayBuffer | ArrayBufferView;
 
 export type ProducerOptions = ConnectionOptions;
 
+/** Per publish. */
+export interface PublishOptions {
+  /**
+   * nsq-edge's publish dedup: within the topic's dedup_window a repeat of this key is answered
+   * OK and stored once (a retry after a lost answer). Printable, no spaces, at most 256
+   * characters. Sent as the parameter after nsqd's (nsqd itself ignores it).
+   */
+  idempotencyKey?: string;
+}
+
 interface Queued {
   bytes: Uint8Array;
   resolve(): void;
@@ -44,6 +54,15 @@ function checkTopic(verb: string, topic: string): string {
   return topic;
 }
 
+/** The idempotency key, checked as the server would (it must not change the command line). */
+function keyOf(verb: string, options?: PublishOptions): string | undefined {
+  const key = options?.idempotencyKey;
+  if (key === undefined) return undefined;
+  if (typeof key !== "string" || key === "" || key.length > 256 || /[\s\x00-\x1f]/.test(key))
+    throw new NsqError(`E_INVALID ${verb} idempotency key ${JSON.stringify(key)} is not valid`);
+  return key;
+}
+
 export class Producer {
   /** The WebSocket URL publishes go to. */
   readonly url: string;
@@ -67,18 +86,18 @@ export class Producer {
   }
 
   /** PUB: resolves once the message is stored (the server's OK). */
-  publish(topic: string, body: Body): Promise<void> {
-    return this.send(() => cmd.pub(checkTopic("PUB", topic), toBytes(body)));
+  publish(topic: string, body: Body, options?: PublishOptions): Promise<void> {
+    return this.send(() => cmd.pub(checkTopic("PUB", topic), toBytes(body), keyOf("PUB", options)));
   }
 
-  /** MPUB: several messages to one topic, stored all together or not at all. */
-  mpublish(topic: string, bodies: Body[]): Promise<void> {
-    return this.send(() => cmd.mpub(checkTopic("MPUB", topic), bodies.map(toBytes)));
+  /** MPUB: several messages to one topic, stored all together or not at all (a key covers them all). */
+  mpublish(topic: string, bodies: Body[], options?: PublishOptions): Promise<void> {
+    return this.send(() => cmd.mpub(checkTopic("MPUB", topic), bodies.map(toBytes), keyOf("MPUB", options)));
   }
 
   /** DPUB: a message delivered no sooner than `delayMs` from now. */
-  dpublish(topic: string, body: Body, delayMs: number): Promise<void> {
-    return this.send(() => cmd.dpub(checkTopic("DPUB", topic), Math.max(0, Math.round(delayMs)), toBytes(body)));
+  dpublish(topic: string, body: Body, delayMs: number, options?: PublishOptions): Promise<void> {
+    return this.send(() => cmd.dpub(checkTopic("DPUB", topic), Math.max(0, Math.round(delayMs)), toBytes(body), keyOf("DPUB", options)));
   }
 
   /** Opens the connection now rather than on the first publish. */

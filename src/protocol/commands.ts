@@ -33,10 +33,13 @@ export const req = (id: string, delayMs: number) => line(`REQ ${id} ${delayMs}`)
 export const touch = (id: string) => line(`TOUCH ${id}`);
 export const nop = () => line("NOP");
 export const cls = () => line("CLS");
-export const pub = (topic: string, body: Body) => withBody(`PUB ${topic}`, bytes(body));
-export const dpub = (topic: string, delayMs: number, body: Body) =>
-  withBody(`DPUB ${topic} ${delayMs}`, bytes(body));
-export const mpub = (topic: string, bodies: Body[]) => withBody(`MPUB ${topic}`, encodeMpubBody(bodies.map(bytes)));
+// `key`: nsq-edge's idempotency key, the parameter after nsqd's (src/v2/verbs.ts).
+const keyed = (key?: string) => (key === undefined ? "" : ` ${key}`);
+export const pub = (topic: string, body: Body, key?: string) => withBody(`PUB ${topic}${keyed(key)}`, bytes(body));
+export const dpub = (topic: string, delayMs: number, body: Body, key?: string) =>
+  withBody(`DPUB ${topic} ${delayMs}${keyed(key)}`, bytes(body));
+export const mpub = (topic: string, bodies: Body[], key?: string) =>
+  withBody(`MPUB ${topic}${keyed(key)}`, encodeMpubBody(bodies.map(bytes)));
 
 /**
  * The MPUB body, also the binary format of HTTP /mpub:

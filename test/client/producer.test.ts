@@ -150,4 +150,24 @@ describe("Producer", () => {
     expect(rec.sockets.length).toBe(1);
     expect(rec.lines().filter((l) => l === "NOP").length).toBeGreaterThanOrEqual(2);
   });
+
+  it("an idempotency key makes a retried publish a duplicate, stored once (topic dedup_window set)", async () => {
+    const topic = unique("idem");
+    const url = serviceUrl();
+    for (const path of [`/topic/create?topic=${topic}`, `/channel/create?topic=${topic}&channel=ch`]) {
+      expect((await fetch(url + path, { method: "POST" })).status).toBe(200);
+    }
+    expect((await fetch(`${url}/topic/config?topic=${topic}`, { method: "POST", body: '{"dedup_window":"10m"}' })).status).toBe(200);
+    const p = producer();
+    await p.publish(topic, "invoice", { idempotencyKey: "inv-7" });
+    await p.publish(topic, "invoice", { idempotencyKey: "inv-7" });
+    await p.mpublish(topic, ["a", "b"], { idempotencyKey: "batch-1" });
+    await p.mpublish(topic, ["a", "b"], { idempotencyKey: "batch-1" });
+    await p.dpublish(topic, "later", 0, { idempotencyKey: "d-1" });
+    await p.dpublish(topic, "later", 0, { idempotencyKey: "d-1" });
+    await expect(p.publish(topic, "x", { idempotencyKey: "has space" })).rejects.toThrow(/E_INVALID/);
+    const stats = (await fetch(`${url}/stats?format=json&topic=${topic}`).then((r) => r.json())) as any;
+    expect(stats.topics[0].channels[0].message_count).toBe(4);
+    expect(stats.topics[0].duplicate_count).toBe(3);
+  });
 });
