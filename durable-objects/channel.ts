@@ -125,6 +125,11 @@ export class ChannelObject extends DurableObject<Env> implements ChannelRpc {
     return this.queue.held();
   }
 
+  seek(t: number | null): number {
+    this.requests++;
+    return this.queue.seek(t);
+  }
+
   /** Up to n queued messages, changing nothing (bodies copied out of their segments). */
   peek(n: number): PeekedMessage[] {
     return this.queue.peek(n).map((m) => ({ ...m, body: m.body.slice() }));

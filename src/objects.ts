@@ -89,6 +89,8 @@ export interface ChannelRpc extends Rpc.DurableObjectBranded {
   configure(settings: ChannelSettings): void;
   setTopicTtl(ms: number): void;
   peek(n: number): PeekedMessage[];
+  /** Messages published at or after `t` (ms; null: now) ready again, those before done; -1: no such channel. */
+  seek(t: number | null): number;
   /** Starts (rate > 0) or stops (0) moving this channel's dead letters back where they came from. */
   redrive(rate: number, to: "channel" | "topic"): RedriveState | null;
   empty(): boolean;

@@ -128,6 +128,9 @@ export function packPublishes(publishes: readonly Publish[]): Uint8Array[] {
 /** The bytes of a segment's bodies (a SEGMENT_META segment's trailer counted with them). */
 export const segmentBodyBytes = (buf: Uint8Array, count: number) => buf.length - HEADER - ENTRY_HEADER * count;
 
+/** The publish time of a segment's first message. */
+export const segmentTs = (buf: Uint8Array) => new DataView(buf.buffer, buf.byteOffset, buf.byteLength).getFloat64(HEADER + 8, true);
+
 /** The number of messages in a segment (its header). */
 export const segmentCount = (buf: Uint8Array) => new DataView(buf.buffer, buf.byteOffset, 4).getUint32(0, true);
 

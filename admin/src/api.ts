@@ -4,6 +4,7 @@
 
 import { dropToken, token, type IdentityAnswer } from "./auth";
 import type { Lookup, Nodes } from "../../src/lookupd-answers";
+import type { showChannelSettings, showTopicSettings } from "../../src/settings";
 import type { Stats } from "../../src/stats";
 
 export type { ChannelStats, ClientStats, Latency, Percentile, Stats, TopicStats } from "../../src/stats";
@@ -27,12 +28,13 @@ export function onUnauthorized(fn: (sent: boolean) => void) {
   unauthorized = fn;
 }
 
-async function call(method: "GET" | "POST", path: string, params: Record<string, string> = {}): Promise<Response> {
+async function call(method: "GET" | "POST", path: string, params: Record<string, string> = {}, body?: unknown): Promise<Response> {
   const qs = new URLSearchParams(params).toString();
   const headers: Record<string, string> = { Accept: "application/json" };
   const secret = token();
   if (secret) headers.Authorization = `Bearer ${secret}`;
-  const res = await fetch(qs ? `${path}?${qs}` : path, { method, headers });
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const res = await fetch(qs ? `${path}?${qs}` : path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   if (res.status === 401) {
     // No token, or one the service no longer accepts: back to the login form.
     dropToken();
@@ -84,3 +86,54 @@ export async function addShards(topic: string, n: number): Promise<void> {
 export async function channelAction(action: ChannelAction, topic: string, channel: string): Promise<void> {
   await call("POST", `/channel/${action}`, { topic, channel });
 }
+
+/** GET /topic/config's answer (and /stats's `config` of a topic): durations as Go durations. */
+export type TopicConfig = ReturnType<typeof showTopicSettings>;
+/** GET /channel/config's answer: dead_letter_topic is the effective one ("<topic>.dead"). */
+export type ChannelConfig = ReturnType<typeof showChannelSettings>;
+/** The keys a config POST changes; null puts a key back to its default. */
+export type ConfigChanges = Record<string, string | number | boolean | null>;
+
+/** POST /topic/config: answers every setting as it now is (a bad value: ApiError with its code). */
+export const setTopicConfig = async (topic: string, changes: ConfigChanges): Promise<TopicConfig> =>
+  (await call("POST", "/topic/config", { topic }, changes)).json() as Promise<TopicConfig>;
+
+export const setChannelConfig = async (topic: string, channel: string, changes: ConfigChanges): Promise<ChannelConfig> =>
+  (await call("POST", "/channel/config", { topic, channel }, changes)).json() as Promise<ChannelConfig>;
+
+/** Where a dead letter came from (src/channel/dead-letters.ts's Origin). */
+export interface Origin {
+  topic: string;
+  channel: string;
+  id: string;
+  attempts: number;
+  /** Its publish time there, ms. */
+  timestamp: number;
+  reason: string;
+  /** When it was buried, ms. */
+  dead_at: number;
+}
+
+/** A queued message as GET /channel/peek shows it (src/http/queue-tools.ts). */
+export interface PeekedMessage {
+  id: string;
+  /** ms */
+  timestamp: number;
+  attempts: number;
+  /** The body as text when it is printable UTF-8, else its bytes in base64. */
+  body: string;
+  body_encoding: "utf8" | "base64";
+  deferred_until?: number;
+  /** Present on a dead letter. */
+  origin?: Origin;
+}
+
+/** Up to `n` (at most 100) of a channel's queued messages, taking none. */
+export const peek = (topic: string, channel: string, n: number) =>
+  getJson<{ topic: string; channel: string; messages: PeekedMessage[] }>("/channel/peek", { topic, channel, n: String(n) });
+
+export type RedriveTo = "channel" | "topic";
+
+/** Starts (rate > 0, messages/s) or stops (0) moving a dead-letter channel's messages back. */
+export const redrive = async (topic: string, channel: string, rate: number, to: RedriveTo) =>
+  (await call("POST", "/channel/redrive", { topic, channel, rate: String(rate), to })).json() as Promise<{ rate: number; to: RedriveTo; running: boolean; moved: number }>;

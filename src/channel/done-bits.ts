@@ -74,10 +74,10 @@ export class DoneBits {
     return this.dirty.size > 0 ? "later" : "none";
   }
 
-  /** Writes the changed bitmaps; a segment whose messages are all done goes. */
-  flush(to: BitsWriter) {
+  /** Writes the changed bitmaps; a segment whose messages are all done goes, unless `keepDone` (retention). */
+  flush(to: BitsWriter, keepDone = false) {
     for (const seg of this.dirty) {
-      if (seg.done >= seg.count) to.deleteSegment(seg.id, seg.acked);
+      if (seg.done >= seg.count && !keepDone) to.deleteSegment(seg.id, seg.acked);
       else {
         to.saveBits(seg.id, seg.done, seg.bits);
         seg.acked = true;

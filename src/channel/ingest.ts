@@ -2,7 +2,7 @@
 // segment again, and a message already here is not stored twice. Runs inside the push's
 // transaction; what memory needs afterwards goes into the plan, applied once it has committed.
 import type { MessageBatch } from "../message";
-import { packSegments, SEGMENT_DEFERRED, segmentBodyBytes, segmentHeader, unpackSegment } from "../segment";
+import { packSegments, SEGMENT_DEFERRED, segmentBodyBytes, segmentHeader, segmentTs, unpackSegment } from "../segment";
 import type { ChannelStore } from "./store";
 
 export interface IngestPlan {
@@ -28,7 +28,7 @@ export function ingest(store: ChannelStore, buf: Uint8Array, now: number, plan: 
     return;
   }
   if (first > plan.lastId) {
-    store.insertSegment(first, last, count, buf);
+    store.insertSegment(first, last, count, buf, segmentTs(buf));
     plan.lastId = last;
     plan.segments.push({ id: first, buf });
     plan.added += count;

@@ -11,7 +11,9 @@
 // nsq-edge's settings (src/settings.ts) act here: a message that fails once more at max_attempts
 // is buried (a row of `dead`, in the event that takes it out; the object hands it on to the
 // dead-letter topic), one past its TTL is never delivered, and overflow drop_oldest pushes the
-// oldest out after a push beyond max_depth or max_bytes.
+// oldest out after a push beyond max_depth or max_bytes. With a retention, FINished messages stay
+// stored (a segment whose messages are all done is kept, a FINished row moves to `retained`)
+// until their time is past it, and seek() makes those since a time ready again.
 import type { ChannelStats } from "../stats";
 import { shardOf } from "../topic/shards";
 import { deadLetterTopic, effectiveTtl, showChannelSettings, CHANNEL_DEFAULTS, type ChannelSettings } from "../settings";
@@ -34,6 +36,9 @@ export interface Peeked {
   meta: string | null;
   due: number;
 }
+
+/** Retained messages past the retention are forgotten at most this often. */
+const PRUNE_EVERY_MS = 60_000;
 
 export class ChannelQueue<C> {
   // What init() stored (null topic: no such channel, or deleted); read by the object.
@@ -73,6 +78,8 @@ export class ChannelQueue<C> {
   private storedBytes = 0;
   /** The alarm set (Infinity: none that this queue knows of). */
   private alarmAt = Infinity;
+  /** When retained messages past the retention were last forgotten. */
+  private prunedAt = 0;
 
   // What /stats counts, stored with the messages they count: in a push's transaction, or in the
   // event that requeues (settle()). With them, the topic's own counts as of its latest push here:
@@ -134,8 +141,10 @@ export class ChannelQueue<C> {
 
   /** New settings (validated by src/settings.ts): kept, and in force from this event on. */
   configure(settings: ChannelSettings) {
+    const shorter = settings.retention < this.settings.retention;
     this.settings = settings;
     this.store.setMeta("settings", JSON.stringify(settings));
+    if (shorter) this.pruneRetained(true);
     this.enforceBounds();
     this.settle();
   }
@@ -202,6 +211,7 @@ export class ChannelQueue<C> {
     this.storedBytes += plan.bytes;
     this.messageCount += plan.added;
     this.writing = true;
+    if (this.settings.retention > 0) this.pruneRetained();
     this.enforceBounds();
     this.settle();
     return this.held();
@@ -304,7 +314,15 @@ export class ChannelQueue<C> {
 
   flushAcks() {
     this.cancelFlush();
-    this.bits.flush(this.store);
+    this.bits.flush(this.store, this.settings.retention > 0);
+  }
+
+  /** Forgets retained messages past the retention (all of them without one), now and then. */
+  private pruneRetained(force = false) {
+    const now = this.host.now();
+    if (!force && now - this.prunedAt < PRUNE_EVERY_MS) return;
+    this.prunedAt = now;
+    this.store.pruneRetained(this.settings.retention > 0 ? now - this.settings.retention : Infinity);
   }
 
   /** processInFlightQueue: messages past their deadline are ready again. */
@@ -322,6 +340,7 @@ export class ChannelQueue<C> {
   /** Deferred and requeued rows are due. */
   alarm() {
     this.alarmAt = Infinity;
+    if (this.settings.retention > 0) this.pruneRetained();
     this.nextDue = this.store.minDue();
     this.settle();
   }
@@ -467,7 +486,7 @@ export class ChannelQueue<C> {
   }
 
   private deleteDoneRows() {
-    this.stored -= this.store.deleteRows(this.doneRows);
+    this.stored -= this.store.deleteRows(this.doneRows, this.settings.retention > 0);
     this.doneRows.length = 0;
   }
 
@@ -540,6 +559,59 @@ export class ChannelQueue<C> {
   }
 
   // ---- administration --------------------------------------------------------------------
+
+  /**
+   * Replay (or skip): every message published at or after `t` is ready again, those before it
+   * are done. FINished messages come back only from the retention (none without one). As
+   * nsqd's empty, what is in flight is forgotten (a FIN for it answers E_FIN_FAILED) and goes by
+   * the same rule. Returns the messages ready (or deferred) after it.
+   */
+  seek(at: number | null): number {
+    if (this.topic === null) return -1;
+    const now = this.host.now();
+    const t = at ?? now;
+    const retention = this.settings.retention;
+    // Done messages at or after `floor` come back: within the retention, and not before `t`.
+    const floor = retention > 0 ? Math.max(t, now - retention) : Infinity;
+    this.flushAcks();
+    this.inFlight.clear();
+    for (const c of this.consumers) c.inFlight = 0;
+    this.host.cancelTimeouts();
+    this.bits.clear();
+    this.store.transaction(() => {
+      this.store.seekRows(t, floor, now, retention > 0);
+      let cursor = 0;
+      for (let batch = this.store.allSegments(0, 64); batch.length > 0; batch = this.store.allSegments(cursor, 64)) {
+        for (const [id, data, done, stored] of batch) {
+          cursor = id;
+          const seg = unpackSegment(new Uint8Array(data));
+          const before = segmentState(id, seg.count, stored ? { done: done!, bits: new Uint8Array(stored) } : null);
+          // A message moved to a row (requeued, retained, dead) is there, not here.
+          const rows = this.store.rowIdsBetween(seg.ids[0]!, seg.ids[seg.count - 1]!);
+          const bits = new Uint8Array(Math.ceil(seg.count / 8));
+          let n = 0;
+          for (let i = 0; i < seg.count; i++) {
+            const ts = seg.ts[i]!;
+            const gone = ts < t || rows.has(seg.ids[i]!) || (isDone(before, i) && ts < floor);
+            if (gone) {
+              bits[i >> 3] |= 1 << (i & 7);
+              n++;
+            }
+          }
+          if (n >= seg.count && retention === 0) this.store.deleteSegment(id, true);
+          else this.store.saveBits(id, n, bits);
+        }
+      }
+    });
+    const held = this.store.held();
+    this.stored = held.stored;
+    this.storedBytes = held.storedBytes;
+    this.window.reset(false, true);
+    this.nextDue = this.store.minDue();
+    this.epoch++;
+    this.settle();
+    return this.stored;
+  }
 
   /** Up to `n` queued messages (not in flight), in the order they would go, changing nothing. */
   peek(n: number): Peeked[] {

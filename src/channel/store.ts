@@ -7,6 +7,8 @@
 //   messages  deferred and requeued messages, one row each, ready once due <= now (DPUB, REQ,
 //             timeout, disconnect); due = 0 while in flight; meta: a dead letter's origin
 //   dead      messages on their way to the dead-letter topic (dead-letters.ts), until it has them
+//   retained  with a retention: FINished rows, kept for /channel/seek (FINished messages of
+//             segments stay in their segment, which is kept until its time is past retention)
 import type { MessageBatch } from "../message";
 import { channelSettings, type ChannelSettings } from "../settings";
 import { blob, readMeta, setMeta } from "../sql";
@@ -64,7 +66,7 @@ export interface ChannelStore extends BitsWriter, SegmentSource {
   setMeta(key: MetaKey, value: string | number): void;
   /** Every counter in one statement, in the transaction of the writes they count. */
   saveCounts(counts: ChannelCounts): void;
-  insertSegment(first: number, last: number, count: number, buf: Uint8Array): void;
+  insertSegment(first: number, last: number, count: number, buf: Uint8Array, ts: number): void;
   /** [first, last] of the stored segments that overlap ids first..last. */
   segmentRanges(first: number, last: number): [number, number][];
   /** Rows ready at due[i]; a row already stored is kept. Returns how many are new. */
@@ -74,8 +76,21 @@ export interface ChannelStore extends BitsWriter, SegmentSource {
   /** A row's message (null: none). */
   row(id: number): Row | null;
   updateRow(id: number, attempts: number, due: number): void;
-  /** Returns how many rows went. */
-  deleteRows(ids: number[]): number;
+  /** Returns how many rows went; `retain`: into `retained`. */
+  deleteRows(ids: number[], retain?: boolean): number;
+  /** Forgets what was retained before `before`: rows, and segments whose every message is done. */
+  pruneRetained(before: number): void;
+  /** Every stored segment from `cursor` on, done ones included (a seek). */
+  allSegments(cursor: number, limit: number): [id: number, data: ArrayBuffer, done: number | null, bits: ArrayBuffer | null][];
+  /** Ids in first..last that are rows (live, retained or dead): their segment's copy stays done. */
+  rowIdsBetween(first: number, last: number): Set<number>;
+  /**
+   * A seek's rows: those published before `t` leave (into `retained` if `retain`); retained ones
+   * published at or after `floor` come back ready at `now`, and so does what was in flight.
+   */
+  seekRows(t: number, floor: number, now: number, retain: boolean): void;
+  /** Messages stored and not done, and their bytes (as load() counts them). */
+  held(): { stored: number; storedBytes: number };
   segmentData(id: number): Uint8Array;
   /** Up to `limit` rows due by `now`, earliest first; claimRows() marks them in flight. */
   dueRows(now: number, limit: number): Iterable<Row>;
@@ -127,17 +142,18 @@ export class SqlChannelStore implements ChannelStore {
     );
     // Rows are only deferred, requeued or in flight (due = 0): all of them indexed by due.
     sql.exec(`CREATE INDEX IF NOT EXISTS messages_by_due ON messages (due)`);
-    sql.exec(`CREATE TABLE IF NOT EXISTS segments (id INTEGER PRIMARY KEY, last INTEGER NOT NULL, count INTEGER NOT NULL, data BLOB NOT NULL)`);
+    sql.exec(`CREATE TABLE IF NOT EXISTS segments (id INTEGER PRIMARY KEY, last INTEGER NOT NULL, count INTEGER NOT NULL, data BLOB NOT NULL, ts INTEGER NOT NULL DEFAULT 0)`);
+    if (!sql.exec<{ name: string }>(`PRAGMA table_info(segments)`).toArray().some((c) => c.name === "ts")) {
+      sql.exec(`ALTER TABLE segments ADD COLUMN ts INTEGER NOT NULL DEFAULT 0`);
+    }
+    sql.exec(`CREATE TABLE IF NOT EXISTS retained (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, attempts INTEGER NOT NULL, body BLOB NOT NULL, meta TEXT)`);
     sql.exec(`CREATE TABLE IF NOT EXISTS acks (seg INTEGER PRIMARY KEY, done INTEGER NOT NULL, bits BLOB NOT NULL)`);
     // In flight is memory: what was in flight when the object stopped is ready again.
     sql.exec(`UPDATE messages SET due = ? WHERE due = 0`, now);
     const meta = readMeta(sql);
     const counter = (key: string) => (meta.get(key) as number | undefined) ?? 0;
     const count = (q: string) => sql.exec<{ n: number | null }>(q).one().n ?? 0;
-    const segmented = count(`SELECT SUM(count) AS n FROM segments`) - count(`SELECT SUM(done) AS n FROM acks`);
-    const segmentBytes = count(
-      `SELECT SUM(length(s.data) * (s.count - COALESCE(a.done, 0)) / s.count) AS n FROM segments s LEFT JOIN acks a ON a.seg = s.id`,
-    );
+    const { stored, storedBytes } = this.held();
     return {
       topic: (meta.get("topic") as string | undefined) ?? null,
       channel: (meta.get("channel") as string | undefined) ?? null,
@@ -153,9 +169,9 @@ export class SqlChannelStore implements ChannelStore {
       droppedCount: counter("dropped_count"),
       topicMessageCount: counter("topic_message_count"),
       topicMessageBytes: counter("topic_message_bytes"),
-      segmented,
-      stored: segmented + count(`SELECT COUNT(*) AS n FROM messages`),
-      storedBytes: segmentBytes + count(`SELECT SUM(length(body)) AS n FROM messages`),
+      segmented: stored - count(`SELECT COUNT(*) AS n FROM messages`),
+      stored,
+      storedBytes,
       dead: count(`SELECT COUNT(*) AS n FROM dead`),
       // Above every id held here, in a segment or (moved out of a deleted segment) in a row.
       lastId: Math.max(count(`SELECT MAX(last) AS n FROM segments`), count(`SELECT MAX(id) AS n FROM messages`)),
@@ -177,8 +193,20 @@ export class SqlChannelStore implements ChannelStore {
     );
   }
 
-  insertSegment(first: number, last: number, count: number, buf: Uint8Array) {
-    this.sql.exec(`INSERT INTO segments (id, last, count, data) VALUES (?, ?, ?, ?)`, first, last, count, blob(buf));
+  held() {
+    const count = (q: string) => this.sql.exec<{ n: number | null }>(q).one().n ?? 0;
+    const segmented = count(`SELECT SUM(count) AS n FROM segments`) - count(`SELECT SUM(done) AS n FROM acks`);
+    const segmentBytes = count(
+      `SELECT SUM(length(s.data) * (s.count - COALESCE(a.done, 0)) / s.count) AS n FROM segments s LEFT JOIN acks a ON a.seg = s.id`,
+    );
+    return {
+      stored: segmented + count(`SELECT COUNT(*) AS n FROM messages`),
+      storedBytes: segmentBytes + count(`SELECT SUM(length(body)) AS n FROM messages`),
+    };
+  }
+
+  insertSegment(first: number, last: number, count: number, buf: Uint8Array, ts: number) {
+    this.sql.exec(`INSERT INTO segments (id, last, count, data, ts) VALUES (?, ?, ?, ?, ?)`, first, last, count, blob(buf), ts);
   }
 
   segmentRanges(first: number, last: number): [number, number][] {
@@ -215,13 +243,50 @@ export class SqlChannelStore implements ChannelStore {
     this.sql.exec(`UPDATE messages SET attempts = ?, due = ? WHERE id = ?`, attempts, due, id);
   }
 
-  deleteRows(ids: number[]): number {
+  deleteRows(ids: number[], retain = false): number {
     let deleted = 0;
     for (let i = 0; i < ids.length; i += SQL_PARAMS) {
       const chunk = ids.slice(i, i + SQL_PARAMS);
-      deleted += this.sql.exec(`DELETE FROM messages WHERE id IN (${placeholders(chunk.length)})`, ...chunk).rowsWritten;
+      const list = placeholders(chunk.length);
+      if (retain) this.sql.exec(`INSERT OR REPLACE INTO retained (id, ts, attempts, body, meta) SELECT id, ts, attempts, body, meta FROM messages WHERE id IN (${list})`, ...chunk);
+      deleted += this.sql.exec(`DELETE FROM messages WHERE id IN (${list})`, ...chunk).rowsWritten;
     }
     return deleted;
+  }
+
+  pruneRetained(before: number) {
+    this.sql.exec(`DELETE FROM retained WHERE ts < ?`, before);
+    const done = `SELECT s.id FROM segments s JOIN acks a ON a.seg = s.id WHERE a.done >= s.count AND s.ts < ?`;
+    const ids = [...this.sql.exec(done, before).raw<[number]>()].map(([id]) => id);
+    for (let i = 0; i < ids.length; i += SQL_PARAMS) {
+      const chunk = ids.slice(i, i + SQL_PARAMS);
+      this.sql.exec(`DELETE FROM segments WHERE id IN (${placeholders(chunk.length)})`, ...chunk);
+      this.sql.exec(`DELETE FROM acks WHERE seg IN (${placeholders(chunk.length)})`, ...chunk);
+    }
+  }
+
+  allSegments(cursor: number, limit: number) {
+    return [
+      ...this.sql
+        .exec(`SELECT s.id, s.data, a.done, a.bits FROM segments s LEFT JOIN acks a ON a.seg = s.id WHERE s.id > ? ORDER BY s.id LIMIT ?`, cursor, limit)
+        .raw<[number, ArrayBuffer, number | null, ArrayBuffer | null]>(),
+    ];
+  }
+
+  rowIdsBetween(first: number, last: number): Set<number> {
+    const ids = new Set<number>();
+    for (const table of ["messages", "retained", "dead"]) {
+      for (const [id] of this.sql.exec(`SELECT id FROM ${table} WHERE id BETWEEN ? AND ?`, first, last).raw<[number]>()) ids.add(id);
+    }
+    return ids;
+  }
+
+  seekRows(t: number, floor: number, now: number, retain: boolean) {
+    if (retain) this.sql.exec(`INSERT OR REPLACE INTO retained (id, ts, attempts, body, meta) SELECT id, ts, attempts, body, meta FROM messages WHERE ts < ?`, t);
+    this.sql.exec(`DELETE FROM messages WHERE ts < ?`, t);
+    this.sql.exec(`UPDATE messages SET due = ? WHERE due = 0`, now);
+    this.sql.exec(`INSERT OR IGNORE INTO messages (id, ts, attempts, due, body, meta) SELECT id, ts, attempts, ?, body, meta FROM retained WHERE ts >= ?`, now, floor);
+    this.sql.exec(`DELETE FROM retained WHERE ts >= ?`, floor);
   }
 
   segmentData(id: number): Uint8Array {
@@ -230,8 +295,13 @@ export class SqlChannelStore implements ChannelStore {
   }
 
   segmentsAfter(cursor: number, limit: number) {
+    // (Segments kept for retention with every message done hold nothing to deliver.)
     return this.sql
-      .exec(`SELECT s.id, s.data, a.done, a.bits FROM segments s LEFT JOIN acks a ON a.seg = s.id WHERE s.id > ? ORDER BY s.id LIMIT ?`, cursor, limit)
+      .exec(
+        `SELECT s.id, s.data, a.done, a.bits FROM segments s LEFT JOIN acks a ON a.seg = s.id WHERE s.id > ? AND (a.done IS NULL OR a.done < s.count) ORDER BY s.id LIMIT ?`,
+        cursor,
+        limit,
+      )
       .raw<[number, ArrayBuffer, number | null, ArrayBuffer | null]>();
   }
 
@@ -284,6 +354,7 @@ export class SqlChannelStore implements ChannelStore {
 
   /** (Dead letters on their way out stay: they have left the channel already.) */
   clear() {
+    this.sql.exec(`DELETE FROM retained`);
     this.sql.exec(`DELETE FROM messages`);
     this.sql.exec(`DELETE FROM segments`);
     this.sql.exec(`DELETE FROM acks`);

@@ -3,6 +3,9 @@
 //   GET  /channel/peek?topic=&channel=&n=            up to n queued messages, changing nothing
 //   POST /channel/redrive?topic=&channel=&rate=&to=  a dead-letter channel's messages back to
 //                                                    their channel (to=channel) or topic, rate/s
+//   POST /channel/seek?topic=&channel=&ts=           messages published at or after ts ready
+//                                                    again (FINished ones from the retention),
+//                                                    those before done; ts=now skips the backlog
 import type { Context } from "hono";
 import type { Env } from "../config";
 import { hexId } from "../message";
@@ -21,6 +24,23 @@ const REDRIVE_MAX_RATE = 10_000;
 export function queueToolRoutes(route: RouteFn) {
   route("GET", "/channel/peek", "admin", peek);
   route("POST", "/channel/redrive", "admin", redrive);
+  route("POST", "/channel/seek", "admin", seek);
+}
+
+/** A seek's time: now, milliseconds since the epoch, or an ISO 8601 date; null for now. */
+export function seekTime(v: string | undefined): number | null {
+  if (v === undefined) throw new HttpError(400, "MISSING_ARG_TS");
+  if (v === "now") return null;
+  const ms = /^\d+$/.test(v) ? Number(v) : /^\d{4}-\d\d-\d\d/.test(v) ? Date.parse(v) : NaN;
+  if (!Number.isSafeInteger(ms)) throw new HttpError(400, "INVALID_TS");
+  return ms;
+}
+
+async function seek(c: C) {
+  const [topic, channel] = await channelArgs(c);
+  const t = seekTime(query(c).get("ts"));
+  const ready = await Promise.all((await shardNames(c, topic)).map((s) => channelStub(c.env, s, channel).seek(t)));
+  return nsqJson({ ready: ready.reduce((n, r) => n + Math.max(0, r), 0) });
 }
 
 async function channelArgs(c: C): Promise<[string, string]> {

@@ -75,6 +75,7 @@ const TABLE: Record<string, { path: string; body?: string; expect: number[] }> =
   "POST /channel/config": { path: "/channel/config?topic=orders&channel=billing", body: "{}", expect: ADMIN },
   "GET /channel/peek": { path: "/channel/peek?topic=orders&channel=billing", expect: ADMIN },
   "POST /channel/redrive": { path: "/channel/redrive?topic=orders&channel=billing&rate=0", expect: ADMIN },
+  "POST /channel/seek": { path: "/channel/seek?topic=orders&channel=billing&ts=now", expect: ADMIN },
   // A topic the identity may not see is a topic that does not exist.
   "GET /lookup": { path: "/lookup?topic=orders", expect: [401, 401, 404, 200, 200, 200] },
   "GET /topics": { path: "/topics", expect: READ },

@@ -1,11 +1,15 @@
-// A channel: its counters, charts of its rates and queue, its consumers and E2E latency, and
-// its actions.
+// A channel: its counters, charts of its rates and queue, its consumers and E2E latency, its
+// actions, its queued messages (peek), its settings and, on a dead-letter channel, its redrive.
 import type { ChannelStats, ClientStats } from "../api";
 import { BASE, link, loadStats, topicPath, type Ctx, type View } from "../app";
+import { mayAct } from "../auth";
 import { lineChart } from "../chart";
 import { commafy, fill, h, rate, since } from "../dom";
 import { channelKey, currentRate, gaugeSeries, rateSeries } from "../history";
 import { actionButtons, latencyTable, statCards } from "./parts";
+import { peekPart } from "./peek";
+import { redrivePart } from "./redrive";
+import { channelSettings } from "./settings";
 
 export function channelView(ctx: Ctx, topic: string, channel: string): View {
   const badges = h("span", { class: "badges" });
@@ -15,6 +19,12 @@ export function channelView(ctx: Ctx, topic: string, channel: string): View {
   const latency = h("div", { class: "live" });
   const consumers = h("div", { class: "live" });
   const consumersHead = h("h2", null, "Consumers");
+  // Peek and redrive need `admin` (the service answers 403 without).
+  const admin = mayAct(topic, channel);
+  const redrive = admin ? redrivePart(ctx, topic, channel, () => latest?.depth ?? 0) : null;
+  const peek = admin ? peekPart(topic, channel, () => latest && redrive?.update(latest, showRedrive(latest))) : null;
+  const settings = channelSettings(ctx, topic, channel, () => ({ depth: latest?.depth ?? 0, bytes: latest?.held_bytes ?? 0 }));
+  const settingsPart = h("div", null, h("h2", null, "Settings"), settings.el);
   const el = h(
     "section",
     null,
@@ -25,8 +35,14 @@ export function channelView(ctx: Ctx, topic: string, channel: string): View {
     latency,
     consumersHead,
     consumers,
+    peek?.el,
+    redrive?.el,
+    settingsPart,
   );
   let latest: ChannelStats | undefined;
+  let peeked = false;
+  // A dead-letter channel: its topic is named so, its messages have an origin, or it ran a redrive.
+  const showRedrive = (c: ChannelStats) => topic.endsWith(".dead") || !!peek?.hasOrigins() || !!c.redrive;
 
   return {
     title: `${channel} · ${topic}`,
@@ -42,10 +58,16 @@ export function channelView(ctx: Ctx, topic: string, channel: string): View {
         fill(charts);
         fill(latency);
         fill(consumers);
-        consumersHead.hidden = true;
+        for (const part of [consumersHead, peek?.el, redrive?.el, settingsPart]) if (part) part.hidden = true;
         return;
       }
-      consumersHead.hidden = false;
+      for (const part of [consumersHead, peek?.el, settingsPart]) if (part) part.hidden = false;
+      if (peek && !peeked) {
+        peeked = true;
+        void peek.load();
+      }
+      redrive?.update(c, showRedrive(c));
+      settings.update(c.config);
       fill(
         badges,
         c.paused ? h("span", { class: "badge badge-paused", "data-field": "state" }, "paused") : null,
@@ -61,6 +83,10 @@ export function channelView(ctx: Ctx, topic: string, channel: string): View {
           ["Deferred", commafy(c.deferred_count), "due later (DPUB, REQ with a delay)", "deferred"],
           ["Requeued", commafy(c.requeue_count), "REQ answers so far", "requeued"],
           ["Timed out", commafy(c.timeout_count), "in-flight timeouts so far", "timed-out"],
+          ["Dead", commafy(c.dead_count ?? 0), "moved to the dead-letter topic at max_attempts", "dead"],
+          ["Expired", commafy(c.expired_count ?? 0), "past their msg_ttl (dropped, or dead-lettered)", "expired"],
+          ["Dropped", commafy(c.dropped_count ?? 0), "pushed out by newer messages (overflow drop_oldest)", "dropped"],
+          ["Held bytes", commafy(c.held_bytes ?? 0), "bytes of body held: what max_bytes bounds", "held-bytes"],
           ["Messages", commafy(c.message_count), "received by the channel", "messages"],
           ["Consumers", commafy(c.client_count), null, "consumers"],
           ["Rate", `${rate(currentRate(key))}/s`, "messages into the channel per second", "rate"],

@@ -1,11 +1,12 @@
-// A topic: its counters, rate and depth charts, its channels (with their actions) and the topic's
-// own actions; a form creates a channel.
+// A topic: its counters, rate and depth charts, its channels (with their actions), the topic's
+// own actions and settings; a form creates a channel.
 import type { ChannelStats, TopicStats } from "../api";
 import { BASE, channelPath, link, loadStats, type Ctx, type View } from "../app";
 import { lineChart, PALETTE } from "../chart";
 import { commafy, fill, h, rate } from "../dom";
 import { channelKey, currentRate, gaugeSeries, rateSeries, topicKey } from "../history";
 import { actionButtons, createForm, latencyTable, statCards } from "./parts";
+import { topicSettings } from "./settings";
 import * as api from "../api";
 import { mayAct } from "../auth";
 import { notify } from "../dialog";
@@ -19,6 +20,8 @@ export function topicView(ctx: Ctx, topic: string): View {
   const channels = h("div", { class: "live" });
   const shards = h("div", { class: "live" });
   const form = createForm(ctx, topic);
+  const settings = topicSettings(ctx, topic, () => latest?.channels.reduce((n, c) => n + c.depth, 0) ?? 0);
+  const settingsPart = h("div", null, h("h2", null, "Settings"), settings.el);
   const el = h(
     "section",
     null,
@@ -31,6 +34,7 @@ export function topicView(ctx: Ctx, topic: string): View {
     channels,
     h("div", { class: "page-head" }, h("h2", null, "Shards"), shardsForm(ctx, topic, () => latest?.shards?.length ?? 1)),
     shards,
+    settingsPart,
   );
   let latest: TopicStats | undefined;
 
@@ -47,9 +51,12 @@ export function topicView(ctx: Ctx, topic: string): View {
         fill(charts);
         fill(latency);
         fill(channels);
+        settingsPart.hidden = true;
         return;
       }
       latest = t;
+      settingsPart.hidden = false;
+      settings.update(t.config);
       fill(badges, t.paused ? h("span", { class: "badge badge-paused", "data-field": "state" }, "paused") : null);
       // Emptying a topic empties its own queue; deleting it takes its channels' too.
       const counts = (action: "empty" | "delete") => ({
@@ -67,6 +74,8 @@ export function topicView(ctx: Ctx, topic: string): View {
           ["Publish rate", `${rate(currentRate(key))}/s`, null, "rate"],
           ["Channels", commafy(t.channels.length), null, "channels"],
           ["Bytes", commafy(t.message_bytes), "bytes published", "bytes"],
+          ["Duplicates", commafy(t.duplicate_count ?? 0), "publishes answered OK as repeats within the dedup window, stored once", "duplicates"],
+          ["Rejected", commafy(t.rejected_count ?? 0), "publishes refused: a channel with overflow reject was full", "rejected"],
         ]),
       );
       drawCharts(ctx, t, charts);
