@@ -204,13 +204,16 @@ async function finningConsumer(svc: Service, topic: string, channel: string, rdy
 // ---- workloads ---------------------------------------------------------------------------
 
 /** W publishers, each keeping 4 WebSocket messages in flight, for `secs` or `limit` messages. */
-async function publish(svc: Service, topic: string, opts: { secs: number; mode: "mpub" | "pub"; limit?: number }) {
+async function publish(svc: Service, topic: string, opts: { secs: number; mode: "mpub" | "pub"; limit?: number; keyed?: boolean }) {
   const msg = body(SIZE);
-  // One WebSocket message: an MPUB of BATCH messages, or BATCH pipelined PUBs.
-  const unit =
+  // One WebSocket message: an MPUB of BATCH messages, or BATCH pipelined PUBs (`keyed`: each
+  // with an idempotency key of its own, built anew per message).
+  let key = 0;
+  const fixed =
     opts.mode === "mpub"
       ? cmd.mpub(topic, Array.from({ length: BATCH }, () => msg))
       : cmd.concatAll(Array.from({ length: BATCH }, () => cmd.pub(topic, msg)));
+  const nextUnit = opts.keyed ? () => cmd.concatAll(Array.from({ length: BATCH }, () => cmd.pub(topic, msg, `k${key++}`))) : () => fixed;
   const oksPerUnit = opts.mode === "mpub" ? 1 : BATCH;
   const msgsPerOk = opts.mode === "mpub" ? BATCH : 1;
   const WINDOW = 4;
@@ -234,7 +237,7 @@ async function publish(svc: Service, topic: string, opts: { secs: number; mode: 
         },
       });
       const push = () => {
-        conn.send(unit);
+        conn.send(nextUnit());
         sent += BATCH;
         outstanding += oksPerUnit;
       };
@@ -686,6 +689,75 @@ if (wanted("shards")) {
     });
   }
   results.shards = levels;
+}
+if (wanted("features")) {
+  // Each setting on its own topic, against the same run's topic with none, in turns (A B A B:
+  // drift over the run falls on both): publish (PUB pipelined) and consume (a backlog, FIN each).
+  await withService(async (svc) => {
+    const secs = Math.max(2, DURATION / 2);
+    const variants: { name: string; topic?: Record<string, unknown>; channel?: Record<string, unknown>; keyed?: boolean }[] = [
+      { name: "none" },
+      { name: "dedup (a key per PUB, window 10m)", topic: { dedup_window: "10m" }, keyed: true },
+      { name: "max_depth 10^9, reject", channel: { max_depth: 1e9 } },
+      { name: "max_depth 10^9, drop_oldest", channel: { max_depth: 1e9, overflow: "drop_oldest" } },
+      { name: "msg_ttl 1h", channel: { msg_ttl: "1h" } },
+      { name: "max_attempts 5", channel: { max_attempts: 5 } },
+      { name: "retention 1h", channel: { retention: "1h" } },
+    ];
+    const out: Record<string, { publish: number[]; consume: number[] }> = {};
+    const N = Math.min(BACKLOG, 200_000);
+    for (let round = 0; round < 2; round++) {
+      for (const [i, v] of variants.entries()) {
+        const topic = `bench-f${i}-${round}`;
+        await post(svc, `/topic/create?topic=${topic}`, "");
+        await post(svc, `/channel/create?topic=${topic}&channel=c`, "");
+        if (v.topic) await post(svc, `/topic/config?topic=${topic}`, JSON.stringify(v.topic));
+        if (v.channel) await post(svc, `/channel/config?topic=${topic}&channel=c`, JSON.stringify(v.channel));
+        const p = await publish(svc, topic, { secs, mode: "pub", keyed: v.keyed });
+        const fill = await publish(svc, topic, { secs: 3600, mode: "mpub", limit: Math.max(0, N - p.msgs) });
+        const c = await consume(svc, topic, "c", p.msgs + fill.msgs);
+        (out[v.name] ??= { publish: [], consume: [] }).publish.push(p.rate);
+        out[v.name]!.consume.push(c.rate);
+      }
+    }
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const base = out.none!;
+    const summary = Object.entries(out).map(([name, r]) => ({
+      name,
+      publish_rate: round(mean(r.publish)),
+      consume_rate: round(mean(r.consume)),
+      publish_vs_none: round(mean(r.publish) / mean(base.publish)),
+      consume_vs_none: round(mean(r.consume) / mean(base.consume)),
+    }));
+    // Dead-lettering itself: every message REQ'd once at max_attempts 1, until all are in <topic>.dead.
+    await post(svc, "/topic/create?topic=bench-dl", "");
+    await post(svc, "/channel/create?topic=bench-dl&channel=c", "");
+    await post(svc, "/channel/config?topic=bench-dl&channel=c", '{"max_attempts":1}');
+    await post(svc, "/channel/create?topic=bench-dl.dead&channel=inspect", "");
+    const dlN = 50_000;
+    await publish(svc, "bench-dl", { secs: 3600, mode: "mpub", limit: dlN });
+    const t0 = performance.now();
+    const reqs = await Conn.open(svc.dial, {
+      message: (data) => reqs.send(cmd.req(new TextDecoder().decode(data.subarray(10, 26)), 0)),
+    });
+    reqs.send(cmd.sub("bench-dl", "c"));
+    reqs.send(cmd.rdy(RDY));
+    for (;;) {
+      const st = (await (await fetch(`${svc.url}/stats?format=json&topic=bench-dl.dead&include_clients=false`)).json()) as { topics: { channels: { depth: number }[] }[] };
+      if ((st.topics?.[0]?.channels[0]?.depth ?? 0) >= dlN) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const dlRate = dlN / ((performance.now() - t0) / 1000);
+    reqs.close();
+    results.features = { variants: summary, dead_letter_rate: round(dlRate) };
+    for (const v of summary) {
+      rows.push([
+        `10. setting: ${v.name}`,
+        `publish ${fmt(v.publish_rate)} msgs/s (${Math.round(v.publish_vs_none * 100)}% of none), consume ${fmt(v.consume_rate)} msgs/s (${Math.round(v.consume_vs_none * 100)}%)`,
+      ]);
+    }
+    rows.push([`10. dead-lettering ${fmt(dlN)} messages (REQ at max_attempts 1 → in <topic>.dead)`, `${fmt(dlRate)} msgs/s`]);
+  });
 }
 if (wanted("bridge")) {
   await withService(async (svc) => {

@@ -8,12 +8,11 @@
 import { DurableObject } from "cloudflare:workers";
 import { config, type Env } from "../src/config";
 import type { Held, MessageCounts, PublishAnswer, PublishOptions, TopicRpc } from "../src/objects";
-import { admit, DUPLICATE, QUEUE_FULL, type Bound, type Unit } from "../src/topic/admission";
+import { admit, DUPLICATE, messagesOf, QUEUE_FULL, repack, type Bound, type Unit } from "../src/topic/admission";
 import { showTopicSettings, TOPIC_DEFAULTS, type ChannelSettings, type TopicSettings } from "../src/settings";
-import type { MessageBatch } from "../src/message";
 import { isEphemeral } from "../src/protocol/names";
 import { MAX_SHARDS, NOT_A_SHARD, SHARD_DRAINED, shardOf } from "../src/topic/shards";
-import { packSegments, segmentCount, stampSegment, unpackSegment } from "../src/segment";
+import { segmentCount, stampSegment } from "../src/segment";
 import type { ChannelStats, TopicStats } from "../src/stats";
 import { channelStub, registryStub, topicStub } from "../src/stubs";
 import { GroupCommit, type GroupBounds } from "../src/topic/group-commit";
@@ -290,49 +289,32 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
   }
 
   /**
-   * The group's publishes as units, through admission.ts: the segments to store (the admitted
-   * messages, repacked), each item's answers, and the keys to remember.
+   * The group's publishes as units, through admission.ts: the segments to store (as they came
+   * when every publish is admitted, else the admitted messages repacked), each item's answers,
+   * and the keys to remember. Bodies are read only when something needs them (max_bytes, content
+   * dedup, a repack).
    */
   private async admit(group: Item[]) {
     const now = Date.now();
+    const bounds = this.bounds.filter((b) => this.channels.has(b.channel));
+    const content = this.settingsNow.dedup_content;
+    const needBodies = content || bounds.some((b) => b.maxBytes > 0);
     const units: Unit[] = [];
-    /** For each unit: its item, and its messages. */
-    const parts: { item: number; index: number; batch: MessageBatch }[] = [];
-    const unitsOf: number[] = [];
     const windows = new Map<string, number>();
+    const messages = group.map((item) => (needBodies ? messagesOf(item.segments) : null));
+    const sizes = group.map((item) => (item.options?.units ?? [{ n: item.segments.reduce((n, s) => n + segmentCount(s), 0) }]).map((u) => u.n));
     for (const [i, item] of group.entries()) {
-      const all: MessageBatch = { ids: [], ts: [], bodies: [], defers: [], metas: [] };
-      for (const buf of item.segments) {
-        const seg = unpackSegment(buf);
-        for (let j = 0; j < seg.count; j++) {
-          all.ids.push(0);
-          all.ts.push(0);
-          all.bodies.push(seg.bodies[j]);
-          all.defers!.push(seg.defers[j]);
-          all.metas!.push(seg.metas?.[j] ?? null);
-        }
-      }
       const window = item.options?.system ? Math.max(SYSTEM_KEY_WINDOW_MS, this.settingsNow.dedup_window) : this.settingsNow.dedup_window;
       let at = 0;
-      const itemUnits = item.options?.units ?? [{ n: all.ids.length }];
-      unitsOf.push(itemUnits.length);
-      for (const [index, u] of itemUnits.entries()) {
-        const batch: MessageBatch = {
-          ids: all.ids.slice(at, at + u.n),
-          ts: all.ts.slice(at, at + u.n),
-          bodies: all.bodies.slice(at, at + u.n),
-          defers: all.defers!.slice(at, at + u.n),
-          metas: all.metas!.slice(at, at + u.n),
-        };
-        at += u.n;
-        let key = window > 0 ? u.key : undefined;
-        if (key === undefined && window > 0 && this.settingsNow.dedup_content) key = await this.contentKey(batch.bodies);
+      for (const [index, n] of sizes[i]!.entries()) {
+        const bodies = messages[i]?.bodies.slice(at, at + n) ?? [];
+        at += n;
+        let key = window > 0 ? item.options?.units?.[index]?.key : undefined;
+        if (key === undefined && window > 0 && content) key = await this.contentKey(bodies);
         if (key !== undefined) windows.set(key, window);
-        units.push({ n: u.n, bytes: batch.bodies.reduce((n, b) => n + b.length, 0), key });
-        parts.push({ item: i, index, batch });
+        units.push({ n, bytes: bodies.reduce((sum, b) => sum + b.length, 0), key });
       }
     }
-    const bounds = this.bounds.filter((b) => this.channels.has(b.channel));
     // (Not known since this object started: ask.)
     for (const b of bounds) if (!this.held.has(b.channel)) this.held.set(b.channel, await channelStub(this.env, this.name!, b.channel).held());
     const decide = () =>
@@ -344,31 +326,27 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
       await Promise.all(bounds.map(async (b) => this.held.set(b.channel, await channelStub(this.env, this.name!, b.channel).held())));
       verdicts = decide();
     }
-    const kept: MessageBatch = { ids: [], ts: [], bodies: [], defers: [], metas: [] };
     const answers: PublishAnswer[] = group.map(() => null);
     const keys: string[] = [];
     let duplicates = 0;
     let rejected = 0;
-    verdicts.forEach((v, k) => {
-      const { item, index, batch } = parts[k]!;
-      if (v === null) {
-        for (let j = 0; j < batch.ids.length; j++) {
-          kept.ids.push(0);
-          kept.ts.push(0);
-          kept.bodies.push(batch.bodies[j]!);
-          kept.defers!.push(batch.defers![j]!);
-          kept.metas!.push(batch.metas![j]!);
+    let k = 0;
+    for (const [i, itemSizes] of sizes.entries()) {
+      for (let index = 0; index < itemSizes.length; index++, k++) {
+        const v = verdicts[k];
+        if (v === null) {
+          if (units[k]!.key !== undefined) keys.push(units[k]!.key!);
+        } else if (v === DUPLICATE) duplicates++;
+        else {
+          rejected++;
+          (answers[i] ??= new Array<string | null>(itemSizes.length).fill(null))[index] = v!;
         }
-        if (units[k]!.key !== undefined) keys.push(units[k]!.key!);
-      } else if (v === DUPLICATE) duplicates++;
-      else {
-        rejected++;
-        (answers[item] ??= new Array<string | null>(unitsOf[item]!).fill(null))[index] = v;
       }
-    });
-    if (!kept.defers!.some((d) => d > 0)) delete kept.defers;
-    if (!kept.metas!.some((m) => m !== null)) delete kept.metas;
-    return { segments: kept.ids.length > 0 ? packSegments(kept) : [], answers, keys, duplicates, rejected };
+    }
+    const segments = verdicts.every((v) => v === null)
+      ? group.flatMap((g) => g.segments)
+      : repack(group.map((g, i) => ({ messages: messages[i] ?? messagesOf(g.segments), units: sizes[i]! })), verdicts);
+    return { segments, answers, keys, duplicates, rejected };
   }
 
   private async contentKey(bodies: Uint8Array[]): Promise<string> {

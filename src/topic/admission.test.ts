@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { admit, DUPLICATE, QUEUE_FULL, type Held, type Unit } from "./admission";
+import { admit, DUPLICATE, messagesOf, QUEUE_FULL, repack, type Held, type Unit } from "./admission";
 
 const none = new Map<string, Held>();
 const unit = (n: number, key?: string, bytes = n * 10): Unit => ({ n, bytes, key });
@@ -38,5 +38,27 @@ describe("admission", () => {
   it("a publish larger than the room is refused while a smaller one after it still fits", () => {
     const v = admit({ units: [unit(4), unit(1)], bounds: [{ channel: "c", maxDepth: 3, maxBytes: 0 }], held: none, pending: { count: 0, bytes: 0 }, seen: () => false });
     expect(v).toEqual([QUEUE_FULL, null]);
+  });
+});
+
+describe("repack", () => {
+  it("keeps exactly the admitted units' messages, in order, deferrals and metas with them", async () => {
+    const { packSegments, unpackSegment } = await import("../segment");
+    const enc = (s: string) => new TextEncoder().encode(s);
+    const text = (b: Uint8Array) => new TextDecoder().decode(b);
+    const a = packSegments({ ids: [0, 0, 0], ts: [0, 0, 0], bodies: ["a1", "a2", "b1"].map(enc) });
+    const d = packSegments({ ids: [0], ts: [0], bodies: [enc("late")], defers: [500] });
+    const m = packSegments({ ids: [0, 0], ts: [0, 0], bodies: ["x", "y"].map(enc), metas: ['{"o":1}', null] });
+    const items = [
+      { messages: messagesOf(a), units: [2, 1] },
+      { messages: messagesOf(d), units: [1] },
+      { messages: messagesOf(m), units: [1, 1] },
+    ];
+    const segs = repack(items, [null, QUEUE_FULL, null, DUPLICATE, null]).map(unpackSegment);
+    expect(segs.flatMap((s) => s.bodies.map(text))).toEqual(["a1", "a2", "late", "y"]);
+    expect(segs.flatMap((s) => s.defers)).toEqual([0, 0, 500, 0]);
+    expect(repack(items, [QUEUE_FULL, QUEUE_FULL, QUEUE_FULL, QUEUE_FULL, QUEUE_FULL])).toEqual([]);
+    const withMeta = repack(items, [QUEUE_FULL, QUEUE_FULL, QUEUE_FULL, null, null]).map(unpackSegment);
+    expect(withMeta[0]!.metas).toEqual(['{"o":1}', null]);
   });
 });

@@ -5,6 +5,8 @@
 // concurrent publishers a bound admits exactly as many as fit.
 //
 // Pure: what channels hold and which keys were seen come in; the topic keeps them.
+import type { MessageBatch } from "../message";
+import { packSegments, unpackSegment } from "../segment";
 
 /** One publish within a publish RPC: its messages and their bytes, and its dedup key if any. */
 export interface Unit {
@@ -59,4 +61,47 @@ export function admit({ units, bounds, held, pending, seen }: AdmissionInput): V
     bytes += u.bytes;
     return null;
   });
+}
+
+/** A publish RPC's messages, in order, ids and times still zero (as the publisher packed them). */
+export function messagesOf(segments: readonly Uint8Array[]): MessageBatch {
+  const all: MessageBatch = { ids: [], ts: [], bodies: [], defers: [], metas: [] };
+  for (const buf of segments) {
+    const seg = unpackSegment(buf);
+    for (let j = 0; j < seg.count; j++) {
+      all.ids.push(0);
+      all.ts.push(0);
+      all.bodies.push(seg.bodies[j]!);
+      all.defers!.push(seg.defers[j]!);
+      all.metas!.push(seg.metas?.[j] ?? null);
+    }
+  }
+  return all;
+}
+
+/**
+ * The segments of the admitted units only: `items` are each RPC's messages and its units' sizes
+ * (in order), `verdicts` one per unit over all of them.
+ */
+export function repack(items: readonly { messages: MessageBatch; units: readonly number[] }[], verdicts: readonly Verdict[]): Uint8Array[] {
+  const kept: MessageBatch = { ids: [], ts: [], bodies: [], defers: [], metas: [] };
+  let k = 0;
+  for (const { messages, units } of items) {
+    let at = 0;
+    for (const n of units) {
+      if (verdicts[k++] === null) {
+        for (let j = at; j < at + n; j++) {
+          kept.ids.push(0);
+          kept.ts.push(0);
+          kept.bodies.push(messages.bodies[j]!);
+          kept.defers!.push(messages.defers![j]!);
+          kept.metas!.push(messages.metas![j]!);
+        }
+      }
+      at += n;
+    }
+  }
+  if (!kept.defers!.some((d) => d > 0)) delete kept.defers;
+  if (!kept.metas!.some((m) => m !== null)) delete kept.metas;
+  return kept.ids.length > 0 ? packSegments(kept) : [];
 }

@@ -1,14 +1,15 @@
 // The admin UI at /admin, in headless Chromium (Debian's, driven by playwright-core) against the
 // service running as a process: topics, a topic, a channel with a consumer, pause (delivery
-// stops), empty, delete, nodes and lookup, at desktop and phone width. Screenshots go to
+// stops), empty, delete, nodes and lookup, at desktop and phone width; topic and channel
+// settings, peek, a dead letter's origin and its redrive. Screenshots go to
 // test/admin/screenshots/ (not committed) for a person to look at.
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chromium, type Browser, type Page } from "playwright-core";
-import type { ChannelStats, Stats } from "../../src/stats";
+import type { ChannelStats, Stats, TopicStats } from "../../src/stats";
 import { Service } from "../e2e/service";
-import { waitText } from "./page";
+import { waitText, waitValue } from "./page";
 import { chromiumPath } from "../helpers/chromium.mjs";
 import { cmd, text, type TestClient } from "../helpers/v2client";
 
@@ -73,6 +74,26 @@ const contentWidth = (page: Page) => page.evaluate(() => document.documentElemen
 async function channelStats(topic: string, channel: string): Promise<ChannelStats | undefined> {
   const stats = (await svc.fetch(`/stats?format=json&topic=${topic}&channel=${channel}`).then((r) => r.json())) as Stats;
   return stats.topics?.[0]?.channels.find((c) => c.channel_name === channel);
+}
+
+async function topicStats(topic: string): Promise<TopicStats | undefined> {
+  const stats = (await svc.fetch(`/stats?format=json&topic=${topic}`).then((r) => r.json())) as Stats;
+  return stats.topics?.find((t) => t.topic_name === topic);
+}
+
+/** Reads until `check` passes (it throws until then): the last failure is the test's. */
+async function until<T>(read: () => Promise<T>, check: (v: T) => void, timeout = 10_000): Promise<T> {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const v = await read();
+    try {
+      check(v);
+      return v;
+    } catch (e) {
+      if (Date.now() > end) throw e;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /** Creates the topic and its channels. */
@@ -303,6 +324,212 @@ describe("admin UI", () => {
       publishing = false;
       await publisher;
     }
+  });
+});
+
+describe("admin UI: settings, peek, dead letters", () => {
+  const CHANNEL_FORM = '[data-form="channel-settings"]';
+  const TOPIC_FORM = '[data-form="topic-settings"]';
+
+  /** The bodies of the page's POSTs to `path` (the settings forms' calls). */
+  function postsTo(page: Page, path: string): unknown[] {
+    const bodies: unknown[] = [];
+    page.on("request", (r) => void (r.method() === "POST" && new URL(r.url()).pathname === path && bodies.push(r.postDataJSON())));
+    return bodies;
+  }
+
+  it("channel settings: saved from the form (the changed keys only), seen in /stats; a bad value shows the service's code", async () => {
+    const topic = unique("settings");
+    await create(topic, "c");
+    const page = await open(`/admin/topics/${topic}/c`);
+    const sent = postsTo(page, "/channel/config");
+    await waitValue(page, `${CHANNEL_FORM} [name="max_attempts"]`, "0");
+    await waitValue(page, `${CHANNEL_FORM} [name="overflow"]`, "reject");
+    await waitText(page, '.stat [data-field="dead"]', "0");
+    await waitText(page, '.stat [data-field="held-bytes"]', "0");
+
+    await page.fill(`${CHANNEL_FORM} [name="max_attempts"]`, "3");
+    await page.fill(`${CHANNEL_FORM} [name="retention"]`, "1h30m");
+    await page.click(`${CHANNEL_FORM} button[type="submit"]`);
+    await until(
+      () => channelStats(topic, "c"),
+      (c) => expect(c!.config).toMatchObject({ max_attempts: 3, retention: "1h30m", dead_letter_topic: `${topic}.dead`, max_depth: 0 }),
+    );
+    expect(sent).toEqual([{ max_attempts: 3, retention: "1h30m" }]);
+    // The form shows the settings as the service now has them: the effective dead-letter topic.
+    await waitValue(page, `${CHANNEL_FORM} [name="dead_letter_topic"]`, `${topic}.dead`);
+    await shot(page, "desktop-channel-settings");
+
+    // A value the service refuses: its code under the form and on the field, nothing changed.
+    await page.fill(`${CHANNEL_FORM} [name="max_depth"]`, "lots");
+    await page.click(`${CHANNEL_FORM} button[type="submit"]`);
+    await waitText(page, `${CHANNEL_FORM} [data-field="settings-error"]`, "INVALID_MAX_DEPTH");
+    expect(await page.getAttribute(`${CHANNEL_FORM} [name="max_depth"]`, "aria-invalid")).toBe("true");
+    expect(sent[1]).toEqual({ max_depth: "lots" });
+    expect((await channelStats(topic, "c"))!.config!.max_depth).toBe(0);
+    await page.fill(`${CHANNEL_FORM} [name="msg_ttl"]`, "soon");
+    await page.click(`${CHANNEL_FORM} button[type="submit"]`);
+    await waitText(page, `${CHANNEL_FORM} [data-field="settings-error"]`, "INVALID_MSG_TTL"); // the first bad key of the body
+    expect(await page.getAttribute(`${CHANNEL_FORM} [name="msg_ttl"]`, "aria-invalid")).toBe("true");
+    expect(await page.getAttribute(`${CHANNEL_FORM} [name="max_depth"]`, "aria-invalid")).toBeNull();
+    await shot(page, "desktop-channel-settings-error");
+    // Revert: the fields as the service has them, no error.
+    await page.click(`${CHANNEL_FORM} [data-button="revert"]`);
+    await waitValue(page, `${CHANNEL_FORM} [name="max_depth"]`, "0");
+    await waitValue(page, `${CHANNEL_FORM} [name="msg_ttl"]`, "0s");
+    expect(await page.locator(`${CHANNEL_FORM} [data-field="settings-error"]`).isVisible()).toBe(false);
+    expect(errorsOf(page).filter((e) => !e.includes("400"))).toEqual([]);
+  });
+
+  it("topic settings: saved from the form; duplicates counted with the other counters", async () => {
+    const topic = unique("dedup");
+    await create(topic, "c");
+    const page = await open(`/admin/topics/${topic}`);
+    const sent = postsTo(page, "/topic/config");
+    await waitValue(page, `${TOPIC_FORM} [name="dedup_window"]`, "0s");
+    await waitText(page, '.stat [data-field="duplicates"]', "0");
+    await waitText(page, '.stat [data-field="rejected"]', "0");
+    await page.fill(`${TOPIC_FORM} [name="dedup_window"]`, "10m");
+    await page.check(`${TOPIC_FORM} [name="dedup_content"]`);
+    await page.click(`${TOPIC_FORM} button[type="submit"]`);
+    await until(() => topicStats(topic), (t) => expect(t!.config).toEqual({ msg_ttl: "0s", dedup_window: "10m", dedup_content: true }));
+    expect(sent).toEqual([{ dedup_window: "10m", dedup_content: true }]);
+
+    await post(`/pub?topic=${topic}`, "same");
+    await post(`/pub?topic=${topic}`, "same");
+    await waitText(page, '.stat [data-field="duplicates"]', "1");
+    await waitText(page, '.stat [data-field="channel-depth"]', "1");
+    expect(errorsOf(page)).toEqual([]);
+  });
+
+  it("a change that can drop queued messages asks first; cancelling changes nothing", async () => {
+    const topic = unique("bounded");
+    await create(topic, "c");
+    await post(`/mpub?topic=${topic}`, "1\n2\n3\n4\n5");
+    const page = await open(`/admin/topics/${topic}/c`);
+    await waitText(page, '.stat [data-field="depth"]', "5");
+    await waitValue(page, `${CHANNEL_FORM} [name="overflow"]`, "reject");
+
+    // A bound with overflow reject drops nothing: no question.
+    await page.fill(`${CHANNEL_FORM} [name="max_depth"]`, "2");
+    await page.click(`${CHANNEL_FORM} button[type="submit"]`);
+    await until(() => channelStats(topic, "c"), (c) => expect(c!.config!.max_depth).toBe(2));
+    expect(await page.locator("dialog.confirm").count()).toBe(0);
+    expect((await channelStats(topic, "c"))!.depth).toBe(5);
+
+    // drop_oldest with that bound pushes out the oldest: asked, cancelled, nothing changes.
+    await page.selectOption(`${CHANNEL_FORM} [name="overflow"]`, "drop_oldest");
+    await page.click(`${CHANNEL_FORM} button[type="submit"]`);
+    await page.waitForSelector("dialog.confirm[open]");
+    expect(await page.locator("dialog.confirm").textContent()).toMatch(/oldest beyond 2 go at once \(it holds 5 messages\)/);
+    await shot(page, "desktop-confirm-settings");
+    await page.click('dialog [data-confirm="cancel"]');
+    await gone(page, "dialog.confirm");
+    expect((await channelStats(topic, "c"))!).toMatchObject({ depth: 5, config: { overflow: "reject" } });
+    await waitValue(page, `${CHANNEL_FORM} [name="overflow"]`, "drop_oldest"); // the operator's choice stays in the form
+
+    // Confirmed: the oldest three go.
+    await page.click(`${CHANNEL_FORM} button[type="submit"]`);
+    await page.click('dialog [data-confirm="ok"]');
+    await waitText(page, '.stat [data-field="dropped"]', "3");
+    await waitText(page, '.stat [data-field="depth"]', "2");
+    expect((await channelStats(topic, "c"))!).toMatchObject({ depth: 2, dropped_count: 3, config: { overflow: "drop_oldest", max_depth: 2 } });
+    // The messages shown follow (peeked again once the depth changed).
+    await page.waitForFunction(() => document.querySelectorAll('[data-table="messages"] tbody tr').length === 2);
+    expect(await page.locator('[data-table="messages"] [data-field="body"]').allTextContents()).toEqual(["4", "5"]);
+
+    // A TTL where there was none asks too.
+    await page.fill(`${CHANNEL_FORM} [name="msg_ttl"]`, "1h");
+    await page.click(`${CHANNEL_FORM} button[type="submit"]`);
+    await page.waitForSelector("dialog.confirm[open]");
+    expect(await page.locator("dialog.confirm").textContent()).toContain("older than 1h expire");
+    await page.click('dialog [data-confirm="cancel"]');
+    expect((await channelStats(topic, "c"))!.config!.msg_ttl).toBe("0s");
+    expect(errorsOf(page)).toEqual([]);
+  });
+
+  it("peek lists a paused channel's queued messages, text and binary (as base64), leaving them queued", async () => {
+    const topic = unique("peek");
+    await create(topic, "c");
+    await post(`/channel/pause?topic=${topic}&channel=c`);
+    const long = `${"long body ".repeat(60)}end`;
+    await post(`/pub?topic=${topic}`, "hello <b>peek</b>");
+    const bin = await svc.fetch(`/pub?topic=${topic}`, { method: "POST", body: new Uint8Array([0, 1, 2, 255]) });
+    expect(bin.status).toBe(200);
+    await post(`/pub?topic=${topic}`, long);
+
+    const page = await open(`/admin/topics/${topic}/c`);
+    const rows = '[data-table="messages"] tbody tr';
+    await page.waitForSelector(`${rows}:nth-child(3)`);
+    expect(await page.locator(rows).count()).toBe(3);
+    const [text, binary, truncated] = await page.locator(rows).all();
+    // Markup in a body is text.
+    expect(await text.locator('[data-field="body"]').textContent()).toBe("hello <b>peek</b>");
+    expect(await page.locator('[data-table="messages"] b').count()).toBe(0);
+    expect(await text.locator('[data-field="encoding"]').count()).toBe(0);
+    expect(await text.locator("td").nth(2).textContent()).toBe("0");
+    expect(await text.locator("td code").textContent()).toMatch(/^[0-9a-f]{16}$/);
+    expect(await binary.locator('[data-field="encoding"]').textContent()).toBe("base64");
+    expect(await binary.locator('[data-field="body"]').textContent()).toBe("AAEC/w==");
+    // A long body: its start, the whole in a <details>.
+    const preview = (await truncated.locator('[data-field="body"]').textContent())!;
+    expect(preview.endsWith("…")).toBe(true);
+    expect(preview.length).toBeLessThan(long.length);
+    expect(await truncated.locator('[data-field="full-body"]').isVisible()).toBe(false);
+    await truncated.locator("summary").click();
+    expect(await truncated.locator('[data-field="full-body"]').textContent()).toBe(long);
+    await shot(page, "desktop-channel-peek");
+
+    // A publish: peeked again, the body opened stays open.
+    await post(`/pub?topic=${topic}`, "fourth");
+    await page.waitForSelector(`${rows}:nth-child(4)`);
+    expect(await page.locator(`${rows} [data-field="full-body"]`).isVisible()).toBe(true);
+    // Peeking again takes nothing either.
+    await page.click('[data-button="peek"]');
+    await waitText(page, '[data-field="peeked-at"]', /read at/);
+    expect(await page.locator(rows).count()).toBe(4);
+    expect((await channelStats(topic, "c"))!).toMatchObject({ depth: 4, in_flight_count: 0, paused: true });
+    await waitText(page, '.stat [data-field="depth"]', "4");
+    // Not a dead-letter channel: no redrive.
+    expect(await page.locator('[data-form="redrive"]').isVisible()).toBe(false);
+    expect(errorsOf(page)).toEqual([]);
+  });
+
+  it("a dead letter's origin on the dead-letter topic's channel, and its redrive back", async () => {
+    const topic = unique("poison");
+    const dead = `${topic}.dead`;
+    await create(topic, "c");
+    await post(`/channel/config?topic=${topic}&channel=c`, JSON.stringify({ max_attempts: 1 }));
+    await create(dead, "inspect");
+    const consumer = await svc.connect();
+    clients.push(consumer);
+    await consumer.subscribe(topic, "c", 1);
+    await post(`/pub?topic=${topic}`, "poison");
+    const m = await consumer.message();
+    consumer.send(cmd.req(m.id, 0));
+    await until(() => channelStats(dead, "inspect"), (c) => expect(c!.depth).toBe(1));
+
+    const page = await open(`/admin/topics/${dead}/inspect`);
+    const origin = '[data-table="messages"] [data-field="origin"]';
+    await waitText(page, `${origin} a`, `${topic} / c`);
+    expect(await page.locator(`${origin} [data-field="origin-id"]`).textContent()).toBe(m.id);
+    expect(await page.locator(`${origin} [data-field="origin-reason"]`).textContent()).toMatch(/^1 attempt: .*requeued after 1 attempts/);
+    expect(await page.locator('[data-table="messages"] [data-field="body"]').textContent()).toBe("poison");
+    await waitText(page, '[data-field="redrive-state"]', /No redrive/);
+    await shot(page, "desktop-dead-letters");
+
+    // Redrive to its channel: asked first, then the consumer has it again.
+    await page.selectOption('[data-form="redrive"] select', "channel");
+    await page.click('[data-form="redrive"] button[type="submit"]');
+    await page.waitForSelector("dialog.confirm[open]");
+    expect(await page.locator("dialog.confirm").textContent()).toContain("the channel each died in");
+    await page.click('dialog [data-confirm="ok"]');
+    const again = await consumer.message();
+    expect(text(again)).toBe("poison");
+    consumer.send(cmd.fin(again.id));
+    await waitText(page, '[data-field="redrive-state"]', /1 moved to their channel/);
+    await waitText(page, '.stat [data-field="depth"]', "0");
+    expect(errorsOf(page)).toEqual([]);
   });
 });
 

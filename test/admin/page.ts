@@ -18,3 +18,21 @@ export async function waitText(page: Page, selector: string, expected: string | 
     throw new Error(`${selector}: expected ${expected}, have ${JSON.stringify(now)}\n${e}`);
   }
 }
+
+/** Waits until a form control's value (a checkbox: "true"/"false") is `expected`. */
+export async function waitValue(page: Page, selector: string, expected: string, timeout = 10_000) {
+  try {
+    await page.waitForFunction(
+      ([sel, want]) => {
+        const el = document.querySelector<HTMLInputElement | HTMLSelectElement>(sel);
+        if (!el) return false;
+        return (el instanceof HTMLInputElement && el.type === "checkbox" ? String(el.checked) : el.value) === want;
+      },
+      [selector, expected] as const,
+      { timeout },
+    );
+  } catch (e) {
+    const now = await page.locator(selector).first().inputValue({ timeout: 100 }).catch(() => "(absent)");
+    throw new Error(`${selector}: expected value ${JSON.stringify(expected)}, have ${JSON.stringify(now)}\n${e}`);
+  }
+}

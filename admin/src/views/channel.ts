@@ -40,7 +40,6 @@ export function channelView(ctx: Ctx, topic: string, channel: string): View {
     settingsPart,
   );
   let latest: ChannelStats | undefined;
-  let peeked = false;
   // A dead-letter channel: its topic is named so, its messages have an origin, or it ran a redrive.
   const showRedrive = (c: ChannelStats) => topic.endsWith(".dead") || !!peek?.hasOrigins() || !!c.redrive;
 
@@ -62,10 +61,7 @@ export function channelView(ctx: Ctx, topic: string, channel: string): View {
         return;
       }
       for (const part of [consumersHead, peek?.el, settingsPart]) if (part) part.hidden = false;
-      if (peek && !peeked) {
-        peeked = true;
-        void peek.load();
-      }
+      peek?.update(c);
       redrive?.update(c, showRedrive(c));
       settings.update(c.config);
       fill(

@@ -1,7 +1,7 @@
 // A channel's queued messages as GET /channel/peek shows them, taking none and changing nothing:
 // the first few, each with its id, publish time, attempts and body, and for a dead letter where it
-// came from. Loaded when the page opens and on the button, not on every poll: a refresh would
-// close the bodies the operator opened.
+// came from. Peeked again on the button and whenever the channel's figures change, not on every
+// poll; the bodies the operator opened stay open.
 import * as api from "../api";
 import { channelPath, link } from "../app";
 import { notify } from "../dialog";
@@ -13,7 +13,8 @@ const PREVIEW_CHARS = 160;
 
 export interface PeekPart {
   el: HTMLElement;
-  load(): Promise<void>;
+  /** The channel as /stats has it now: peeks again if its figures changed since the last peek. */
+  update(c: api.ChannelStats): void;
   /** The last peek held dead letters (messages with an origin). */
   hasOrigins(): boolean;
 }
@@ -24,18 +25,21 @@ export function peekPart(topic: string, channel: string, loaded: () => void): Pe
   const when = h("small", { "data-field": "peeked-at" });
   const button = h("button", { type: "button", class: "btn", "data-button": "peek" }, "Peek");
   let origins = false;
+  let busy = false;
+  let figures = "";
 
   async function load() {
-    button.disabled = true;
+    busy = button.disabled = true;
     try {
       const { messages } = await api.peek(topic, channel, PEEK_N);
       origins = messages.some((m) => m.origin);
+      const open = new Set([...list.querySelectorAll("details[open]")].map((d) => d.closest("tr")?.dataset.message));
       fill(when, ` (the first ${PEEK_N}, read at ${new Date().toLocaleTimeString("en-GB")}, none taken)`);
-      fill(list, messages.length === 0 ? h("div", { class: "empty-state" }, "No queued messages.") : messageTable(messages));
+      fill(list, messages.length === 0 ? h("div", { class: "empty-state" }, "No queued messages.") : messageTable(messages, open));
     } catch (e) {
       if (!(e instanceof api.ApiError && e.status === 401)) notify(`peek ${channel} of topic ${topic}: ${e instanceof Error ? e.message : e}`, "error");
     } finally {
-      button.disabled = false;
+      busy = button.disabled = false;
     }
     loaded();
   }
@@ -43,14 +47,20 @@ export function peekPart(topic: string, channel: string, loaded: () => void): Pe
 
   return {
     el: h("div", null, h("div", { class: "page-head" }, h("h2", null, "Messages", when), button), list),
-    load,
+    update(c) {
+      const now = [c.depth, c.message_count, c.in_flight_count, c.deferred_count, c.requeue_count, c.timeout_count].join();
+      if (busy || now === figures) return;
+      figures = now;
+      void load();
+    },
     hasOrigins: () => origins,
   };
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-function messageTable(messages: api.PeekedMessage[]) {
+/** `open`: the messages whose whole body is shown. */
+function messageTable(messages: api.PeekedMessage[], open: Set<string | undefined>) {
   const now = Date.now();
   const origins = messages.some((m) => m.origin);
   return h(
@@ -72,7 +82,7 @@ function messageTable(messages: api.PeekedMessage[]) {
             m.deferred_until ? h("small", { title: iso(m.deferred_until) }, ` · deferred until ${new Date(m.deferred_until).toLocaleTimeString("en-GB")}`) : null,
           ),
           h("td", { "data-label": "Attempts", class: "num" }, commafy(m.attempts)),
-          h("td", { "data-label": "Body", class: "body-cell" }, bodyOf(m)),
+          h("td", { "data-label": "Body", class: "body-cell" }, bodyOf(m, open.has(m.id))),
           origins ? h("td", { "data-label": "Origin" }, m.origin ? originOf(m.origin, now) : "–") : null,
         ),
       ),
@@ -86,7 +96,7 @@ function bytesOf(m: api.PeekedMessage): number {
   return Math.floor((m.body.length * 3) / 4) - (m.body.endsWith("==") ? 2 : m.body.endsWith("=") ? 1 : 0);
 }
 
-function bodyOf(m: api.PeekedMessage) {
+function bodyOf(m: api.PeekedMessage, open: boolean) {
   const mark = m.body_encoding === "base64" ? h("span", { class: "badge", "data-field": "encoding", title: "not printable UTF-8: its bytes in base64" }, "base64") : null;
   if (m.body === "") return h("span", { class: "muted" }, "(empty)");
   const chars = [...m.body];
@@ -95,7 +105,7 @@ function bodyOf(m: api.PeekedMessage) {
     mark,
     h(
       "details",
-      { class: "body" },
+      { class: "body", open },
       h("summary", null, h("span", { "data-field": "body" }, `${chars.slice(0, PREVIEW_CHARS).join("")}…`), h("small", null, ` (${commafy(bytesOf(m))} bytes)`)),
       h("pre", { class: "body", "data-field": "full-body" }, m.body),
     ),

@@ -64,7 +64,7 @@ export function topicSettings(ctx: Ctx, topic: string, depth: () => number): Set
     save: (changes) => api.setTopicConfig(topic, changes),
     drops(current, changes) {
       const ttl = shorterTtl(current, changes);
-      return ttl === null ? [] : [`queued messages older than ${formatDuration(ttl)} expire in every channel of the topic (${commafy(depth())} queued now)`];
+      return ttl === null ? [] : [`messages older than ${formatDuration(ttl)} expire, in every channel (${commafy(depth())} queued now)`];
     },
   });
 }
@@ -83,9 +83,9 @@ export function channelSettings(ctx: Ctx, topic: string, channel: string, held: 
       const maxDepth = tighterBound(current, changes, "max_depth");
       const maxBytes = tighterBound(current, changes, "max_bytes");
       return [
-        ttl === null ? null : `queued messages older than ${formatDuration(ttl)} expire`,
-        maxDepth === null ? null : `the oldest beyond ${commafy(maxDepth)} messages are dropped (it holds ${commafy(depth)})`,
-        maxBytes === null ? null : `the oldest are dropped until it holds at most ${commafy(maxBytes)} bytes (it holds ${commafy(bytes)})`,
+        ttl === null ? null : `messages older than ${formatDuration(ttl)} expire`,
+        maxDepth === null ? null : `the oldest beyond ${commafy(maxDepth)} go at once (it holds ${commafy(depth)} messages)`,
+        maxBytes === null ? null : `the oldest go until it holds at most ${commafy(maxBytes)} bytes (it holds ${commafy(bytes)})`,
       ].filter((x) => x !== null);
     },
   });
@@ -207,7 +207,7 @@ function settingsForm(ctx: Ctx, spec: Spec): SettingsForm {
     showError(null);
     if (Object.keys(changes).length === 0) return notify(`The settings of ${spec.what} are as shown: nothing to save`);
     const drops = spec.drops(before, changes);
-    if (drops.length > 0 && !(await confirmAction(`Change the settings of ${spec.what}?`, `Messages can be dropped: ${drops.join("; ")}.`, "Save settings"))) return;
+    if (drops.length > 0 && !(await confirmAction(`Change the settings of ${spec.what}?`, `Saving can drop queued messages of ${spec.what}: ${drops.join("; ")}.`, "Save settings"))) return;
     save.disabled = true;
     try {
       write(await spec.save(changes), true);
