@@ -121,6 +121,21 @@ function mergeClients(lists: ClientStats[][]): ClientStats[] {
   return [...byId.values()];
 }
 
+/** A channel's redrives over its shards: the moves added up, running while one runs. */
+function mergeRedrives(cs: ChannelStats[]): Pick<ChannelStats, "redrive"> {
+  const rs = cs.flatMap((c) => (c.redrive ? [c.redrive] : []));
+  if (rs.length === 0) return {};
+  return {
+    redrive: {
+      rate: rs[0]!.rate,
+      to: rs[0]!.to,
+      moved: rs.reduce((n, r) => n + r.moved, 0),
+      running: rs.some((r) => r.running),
+      error: rs.find((r) => r.error)?.error ?? "",
+    },
+  };
+}
+
 /** A sharded topic as one topic (nsqd's schema: sums), with each shard's own report in `shards`. */
 export function mergeShards(topic: string, shards: TopicStats[]): TopicStats {
   const names = [...new Set(shards.flatMap((s) => s.channels.map((c) => c.channel_name)))].sort();
@@ -145,6 +160,7 @@ export function mergeShards(topic: string, shards: TopicStats[]): TopicStats {
       dropped_count: sumOf(cs, "dropped_count"),
       held_bytes: sumOf(cs, "held_bytes"),
       config: cs[0]?.config,
+      ...mergeRedrives(cs),
     };
   });
   return {
