@@ -691,10 +691,12 @@ if (wanted("shards")) {
   results.shards = levels;
 }
 if (wanted("features")) {
-  // Each setting on its own topic, against the same run's topic with none, in turns (A B A B:
-  // drift over the run falls on both): publish (PUB pipelined) and consume (a backlog, FIN each).
+  // Each setting on its own topic, against the same run's topic with none, in turns (A B A B ...:
+  // drift over the run falls on all; the median of the rounds): publish (PUB pipelined) and
+  // consume (a backlog, FIN each).
   await withService(async (svc) => {
-    const secs = Math.max(2, DURATION / 2);
+    const secs = Math.max(2, DURATION / 3);
+    const ROUNDS = 4;
     const variants: { name: string; topic?: Record<string, unknown>; channel?: Record<string, unknown>; keyed?: boolean }[] = [
       { name: "none" },
       { name: "dedup (a key per PUB, window 10m)", topic: { dedup_window: "10m" }, keyed: true },
@@ -705,8 +707,8 @@ if (wanted("features")) {
       { name: "retention 1h", channel: { retention: "1h" } },
     ];
     const out: Record<string, { publish: number[]; consume: number[] }> = {};
-    const N = Math.min(BACKLOG, 200_000);
-    for (let round = 0; round < 2; round++) {
+    const N = Math.min(BACKLOG, 100_000);
+    for (let round = 0; round < ROUNDS; round++) {
       for (const [i, v] of variants.entries()) {
         const topic = `bench-f${i}-${round}`;
         await post(svc, `/topic/create?topic=${topic}`, "");
@@ -720,7 +722,10 @@ if (wanted("features")) {
         out[v.name]!.consume.push(c.rate);
       }
     }
-    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const mean = (xs: number[]) => {
+      const s = [...xs].sort((a, b) => a - b);
+      return (s[(s.length - 1) >> 1]! + s[s.length >> 1]!) / 2;
+    };
     const base = out.none!;
     const summary = Object.entries(out).map(([name, r]) => ({
       name,
@@ -733,6 +738,7 @@ if (wanted("features")) {
     await post(svc, "/topic/create?topic=bench-dl", "");
     await post(svc, "/channel/create?topic=bench-dl&channel=c", "");
     await post(svc, "/channel/config?topic=bench-dl&channel=c", '{"max_attempts":1}');
+    await post(svc, "/topic/create?topic=bench-dl.dead", "");
     await post(svc, "/channel/create?topic=bench-dl.dead&channel=inspect", "");
     const dlN = 50_000;
     await publish(svc, "bench-dl", { secs: 3600, mode: "mpub", limit: dlN });
@@ -743,7 +749,7 @@ if (wanted("features")) {
     reqs.send(cmd.sub("bench-dl", "c"));
     reqs.send(cmd.rdy(RDY));
     for (;;) {
-      const st = (await (await fetch(`${svc.url}/stats?format=json&topic=bench-dl.dead&include_clients=false`)).json()) as { topics: { channels: { depth: number }[] }[] };
+      const st = (await (await fetch(`${svc.url}/stats?format=json&topic=bench-dl.dead&include_clients=false`, { headers: { connection: "close" } })).json()) as { topics: { channels: { depth: number }[] }[] };
       if ((st.topics?.[0]?.channels[0]?.depth ?? 0) >= dlN) break;
       await new Promise((r) => setTimeout(r, 50));
     }

@@ -1,7 +1,7 @@
 // How the Worker and the objects find each other: one object per topic, one per topic+channel,
 // one registry. ("/" cannot appear in a name, so "topic/channel" is unambiguous.)
 import type { Env } from "./config";
-import type { Publish, PublishUnit } from "./objects";
+import type { Publish, PublishAnswer, PublishUnit } from "./objects";
 import { PublishRelay } from "./publish-relay";
 import { packPublishes } from "./segment";
 import { NOT_A_SHARD, shardName, shardOfKey } from "./topic/shards";
@@ -122,4 +122,37 @@ export async function onShard<T>(env: Env, topic: string, key: string | undefine
 export function forgetShards(topic: string) {
   shardCounts.delete(topic);
   shardCounts.delete(`*${topic}`);
+}
+
+/**
+ * A V2 session's publish RPC (src/v2/publishing.ts's group): to the shard its shard key picks;
+ * on a sharded topic, publishes with idempotency keys (and no shard key) go to their keys'
+ * shards instead, so that a repeat meets its key where it was stored. Answers per publish.
+ */
+export async function publishGroup(env: Env, topic: string, bodies: Uint8Array[], deferMs: number, shardKey: string | undefined, units: PublishUnit[]): Promise<PublishAnswer> {
+  const send = (key: string | undefined, b: Uint8Array[], u: PublishUnit[]) =>
+    onShard(env, topic, key, (shard) => topicStub(env, shard).publish(shard, packPublishes([{ bodies: b, deferMs }]), { units: u }));
+  if (shardKey !== undefined || !units.some((u) => u.key !== undefined)) return send(shardKey, bodies, units);
+  const n = await shardsOf(env, topic);
+  if (n === 1) return send(undefined, bodies, units);
+  // Split by shard: a key's publishes go with its shard's, the unkeyed together.
+  const parts = new Map<number, { key?: string; bodies: Uint8Array[]; units: PublishUnit[]; at: number[] }>();
+  let at = 0;
+  units.forEach((u, i) => {
+    const shard = u.key === undefined ? -1 : shardOfKey(u.key, n);
+    let part = parts.get(shard);
+    if (!part) parts.set(shard, (part = { key: u.key, bodies: [], units: [], at: [] }));
+    for (let j = at; j < at + u.n; j++) part.bodies.push(bodies[j]!);
+    part.units.push(u);
+    part.at.push(i);
+    at += u.n;
+  });
+  const answers: (string | null)[] = units.map(() => null);
+  await Promise.all(
+    [...parts.values()].map(async (p) => {
+      const answer = await send(p.key, p.bodies, p.units);
+      p.at.forEach((i, k) => (answers[i] = answer?.[k] ?? null));
+    }),
+  );
+  return answers.some((a) => a !== null) ? answers : null;
 }

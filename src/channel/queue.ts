@@ -66,7 +66,11 @@ export class ChannelQueue<C> {
   private doneRows: number[] = [];
   /** This event wrote (a push, a move to a row): its done bits go in the same commit. */
   private writing = false;
-  /** The segment last unpacked to move a message out of it, for the rest of this event. */
+  /**
+   * The segment last unpacked to move a message out of it (a REQ, a dead letter), kept across
+   * events: REQs come one per event in runs from the same segment, and a stored segment never
+   * changes (one segment in memory, at most 128 KB).
+   */
   private unpacked: { id: number; seg: Segment } | null = null;
   /** Bumped when the queue is emptied: messages borrowed before it are not returned into it. */
   private epoch = 0;
@@ -169,6 +173,7 @@ export class ChannelQueue<C> {
   /** Before the object deletes its storage: consumers and the alarm are gone. */
   forget() {
     this.epoch++;
+    this.unpacked = null;
     this.consumers.clear();
     this.alarmAt = Infinity;
     this.bits.clear();
@@ -306,7 +311,6 @@ export class ChannelQueue<C> {
       this.host.flushAcksIn(ACK_DELAY_MS);
     }
     this.writing = false;
-    this.unpacked = null;
     this.armAlarm();
     const deadline = this.inFlight.nextDeadline();
     if (deadline !== Infinity) this.host.timeoutsAt(deadline);
@@ -675,6 +679,7 @@ export class ChannelQueue<C> {
     this.stored = 0;
     this.storedBytes = 0;
     this.epoch++;
+    this.unpacked = null;
     this.inFlight.clear();
     for (const c of this.consumers) c.inFlight = 0;
     this.window.reset(true, false);

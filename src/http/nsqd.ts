@@ -262,13 +262,21 @@ async function topicShards(c: C) {
   const floor = await first.prepareShards(n);
   const channels = await registryStub(c.env).channels(topic);
   const paused = (await first.stats(undefined, false))?.paused ?? false;
+  // The new shards get the topic's settings and each channel's (src/settings.ts), as shard 0 has them.
+  const topicSettings = await first.settings();
+  const channelSettings = await Promise.all(channels.map((ch) => channelStub(c.env, topic, ch).settings()));
   await Promise.all(
     Array.from({ length: n - have }, async (_, k) => {
       const shard = shardName(topic, have + k);
       const stub = topicStub(c.env, shard);
       await stub.create(shard, 1, floor);
       if (paused) await stub.setPaused(true);
-      for (const ch of channels) await stub.createChannel(shard, ch);
+      if (topicSettings) await stub.configure(topicSettings);
+      for (const [i, ch] of channels.entries()) {
+        await stub.createChannel(shard, ch);
+        const settings = channelSettings[i];
+        if (settings) await stub.configureChannel(ch, settings);
+      }
     }),
   );
   await first.addShards(n);

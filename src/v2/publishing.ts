@@ -57,8 +57,6 @@ export class Publisher<S> {
 
   /** Adds one PUB, DPUB (one body) or MPUB (its bodies) to this read's group for its topic. */
   add(verb: string, topic: string, deferMs: number, bodies: Uint8Array | Uint8Array[], slot: S, shardKey?: string, idempotencyKey?: string) {
-    // Without a shard key, an idempotency key picks the shard (a repeat must meet it there).
-    shardKey ??= idempotencyKey;
     const key = shardKey === undefined ? `${topic}\n${deferMs}` : `${topic}\n${deferMs}\n${shardKey}`;
     let g = this.gathered.get(key);
     if (!g) this.gathered.set(key, (g = { key, topic, shardKey, deferMs, bodies: [], bytes: 0, pending: [], units: [] }));

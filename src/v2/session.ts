@@ -11,7 +11,7 @@ import { errorFrame, responseFrame, sendChunked } from "../protocol/frames";
 import { encodeLink, linkRequest, type ClientInfo, type LinkCommand } from "../protocol/link";
 import { BadMagicError, type Command, ParseError, V2Parser } from "../protocol/parser";
 import { hostOf } from "../protocol/remote-address";
-import { channelStub, onShard, shardsOf, topicStub } from "../stubs";
+import { channelStub, publishGroup, shardsOf, topicStub } from "../stubs";
 import { shardName } from "../topic/shards";
 import { ShardLinks } from "./shard-links";
 import { AUTH_FAILED, AuthExpired, authAnswer, type ConnectionAuth } from "./auth";
@@ -19,7 +19,6 @@ import { Heartbeats, type IntervalTimer } from "./heartbeats";
 import { initialSettings, type Settings } from "./identify";
 import { Publisher, type Pending } from "./publishing";
 import type { PublishAnswer } from "../objects";
-import { packPublishes } from "../segment";
 import { OK, ResponseQueue, type Slot } from "./responses";
 import { clientInfo, joinWithRetry } from "./subscribe";
 import { exec, type Client, type State } from "./verbs";
@@ -80,8 +79,7 @@ export class V2Session implements Client {
     this.settings = initialSettings(cfg, hostOf(remoteAddress));
     this.publisher = new Publisher<Slot>({
       // A sharded topic: each RPC to the next shard in turn (src/topic/shards.ts).
-      publish: (topic, bodies, deferMs, key, units) =>
-        onShard(env, topic, key, (shard) => topicStub(env, shard).publish(shard, packPublishes([{ bodies, deferMs }]), { units })),
+      publish: (topic, bodies, deferMs, key, units) => publishGroup(env, topic, bodies, deferMs, key, units),
       stored: (pending, answer) => this.published(pending, true, undefined, answer),
       failed: (pending, e) => this.published(pending, false, e),
     });

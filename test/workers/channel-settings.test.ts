@@ -49,6 +49,21 @@ describe("channel settings", () => {
     expect(t.shards).toHaveLength(3);
     for (const s of t.shards!) expect(s.channels[0]!.config).toMatchObject({ max_attempts: 2, dead_letter_topic: `${topic}.dead` });
   });
+
+  it("a shard added later gets the topic's and every channel's settings", async () => {
+    const topic = unique("cfgg");
+    expect((await post(`/topic/create?topic=${topic}&shards=2`)).status).toBe(200);
+    await admin("/channel/create", topic, "c");
+    await configureChannel(topic, "c", { max_depth: 7, overflow: "drop_oldest" });
+    await configureTopic(topic, { dedup_window: "5m" });
+    expect((await post(`/topic/shards?topic=${topic}&n=4`)).status).toBe(200);
+    const t = (await topicStats(topic))!;
+    expect(t.shards).toHaveLength(4);
+    for (const s of t.shards!) {
+      expect(s.config).toMatchObject({ dedup_window: "5m" });
+      expect(s.channels[0]!.config).toMatchObject({ max_depth: 7, overflow: "drop_oldest" });
+    }
+  });
 });
 
 describe("topic settings", () => {
