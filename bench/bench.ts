@@ -743,8 +743,17 @@ if (wanted("features")) {
     const dlN = 50_000;
     await publish(svc, "bench-dl", { secs: 3600, mode: "mpub", limit: dlN });
     const t0 = performance.now();
-    const reqs = await Conn.open(svc.dial, {
-      message: (data) => reqs.send(cmd.req(new TextDecoder().decode(data.subarray(10, 26)), 0)),
+    // REQs of one WebSocket message together, as FINs in finningConsumer (a client library's way).
+    let pending: Uint8Array[] = [];
+    const reqs: Conn = await Conn.open(svc.dial, {
+      message: (data) => {
+        pending.push(cmd.req(new TextDecoder().decode(data.subarray(10, 26)), 0));
+        if (pending.length === 1)
+          queueMicrotask(() => {
+            reqs.send(cmd.concatAll(pending));
+            pending = [];
+          });
+      },
     });
     reqs.send(cmd.sub("bench-dl", "c"));
     reqs.send(cmd.rdy(RDY));

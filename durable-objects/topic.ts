@@ -317,8 +317,9 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
     }
     // (Not known since this object started: ask.)
     for (const b of bounds) if (!this.held.has(b.channel)) this.held.set(b.channel, await channelStub(this.env, this.name!, b.channel).held());
-    const decide = () =>
-      admit({ units, bounds, held: this.held, pending: { count: this.backlogCount, bytes: 0 }, seen: (key) => this.store.keySeen(key, now - windows.get(key)!) });
+    const since = new Map([...windows].map(([key, window]) => [key, now - window]));
+    const seen = since.size > 0 ? this.store.keysSeen(since) : new Set<string>();
+    const decide = () => admit({ units, bounds, held: this.held, pending: { count: this.backlogCount, bytes: 0 }, seen: (key) => seen.has(key) });
     let verdicts = decide();
     // What a channel holds is as of its last push (consumers have taken some since): before
     // refusing, ask again.

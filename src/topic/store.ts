@@ -56,8 +56,8 @@ export interface TopicStore {
   /** A channel's bound under overflow reject (0, 0: none). */
   setBound(channel: string, maxDepth: number, maxBytes: number): void;
 
-  /** Whether a publish with this key was stored at or after `since`. */
-  keySeen(key: string, since: number): boolean;
+  /** Of `keys`, those stored at or after `since` (their windows: `since` per key). */
+  keysSeen(keys: Map<string, number>): Set<string>;
   /** Keys of publishes just stored, with the counts of duplicates and refusals so far. */
   recordKeys(keys: string[], at: number, duplicateCount: number, rejectedCount: number): void;
   /** Forgets keys stored before `before`. */
@@ -91,6 +91,9 @@ export interface ReadBounds {
   maxMessages: number;
   maxBytes: number;
 }
+
+/** Bound parameters per statement (Durable Object SQL allows 100). */
+const SQL_PARAMS = 100;
 
 const INSERT_BACKLOG = `INSERT OR IGNORE INTO backlog_segments (id, count, data) VALUES (?, ?, ?)`;
 const INSERT_OUTBOX = `INSERT OR IGNORE INTO outbox_segments (channel, id, count, data) VALUES (?, ?, ?, ?)`;
@@ -157,13 +160,25 @@ export class SqlTopicStore implements TopicStore {
     else this.sql.exec(`INSERT OR REPLACE INTO channel_bounds (name, max_depth, max_bytes) VALUES (?, ?, ?)`, channel, maxDepth, maxBytes);
   }
 
-  keySeen(key: string, since: number): boolean {
-    return this.sql.exec(`SELECT 1 FROM dedup WHERE key = ? AND at >= ?`, key, since).toArray().length > 0;
+  keysSeen(keys: Map<string, number>): Set<string> {
+    // A statement per hundred keys, not per key: a publish of keyed messages costs a row each.
+    const seen = new Set<string>();
+    const all = [...keys.keys()];
+    for (let i = 0; i < all.length; i += SQL_PARAMS) {
+      const chunk = all.slice(i, i + SQL_PARAMS);
+      for (const [key, at] of this.sql.exec(`SELECT key, at FROM dedup WHERE key IN (${chunk.map(() => "?").join(",")})`, ...chunk).raw<[string, number]>()) {
+        if (at >= keys.get(key)!) seen.add(key);
+      }
+    }
+    return seen;
   }
 
   recordKeys(keys: string[], at: number, duplicateCount: number, rejectedCount: number) {
     this.storage.transactionSync(() => {
-      for (const key of keys) this.sql.exec(`INSERT OR REPLACE INTO dedup (key, at) VALUES (?, ?)`, key, at);
+      for (let i = 0; i < keys.length; i += SQL_PARAMS / 2) {
+        const chunk = keys.slice(i, i + SQL_PARAMS / 2);
+        this.sql.exec(`INSERT OR REPLACE INTO dedup (key, at) VALUES ${chunk.map(() => "(?, ?)").join(", ")}`, ...chunk.flatMap((k) => [k, at]));
+      }
       this.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES ('duplicate_count', ?), ('rejected_count', ?)`, duplicateCount, rejectedCount);
     });
   }
