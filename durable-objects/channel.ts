@@ -13,6 +13,7 @@ import type { ChannelStats } from "../src/stats";
 import type { ChannelRpc, Held, PeekedMessage, RedriveState } from "../src/objects";
 import type { ChannelSettings } from "../src/settings";
 import { packSegments } from "../src/segment";
+import { packUnits } from "../src/publish-units";
 import { shardOf } from "../src/topic/shards";
 import { deadKey, originMeta, originOf, redriveKey, type Origin } from "../src/channel/dead-letters";
 import type { Consumer, ConsumerState } from "../src/channel/consumer";
@@ -204,7 +205,7 @@ export class ChannelObject extends DurableObject<Env> implements ChannelRpc {
       const target = this.queue.deadLetterTopic || `${topic}.dead`;
       const zeros = rows.map(() => 0);
       const segments = packSegments({ ids: zeros, ts: zeros, bodies: rows.map((r) => new Uint8Array(r[3])), metas: rows.map((r) => originMeta(topic, channel, r)) });
-      const units = rows.map((r) => ({ n: 1, key: deadKey(topic, channel, r[0]) }));
+      const units = packUnits(rows.map((r) => ({ n: 1, key: deadKey(topic, channel, r[0]) })));
       // One shard of a sharded dead-letter topic per channel: a retried move meets its keys there.
       const answer = await onShard(this.env, target, `${topic}/${channel}`, (shard) => topicStub(this.env, shard).publish(shard, segments, { units, system: true }));
       const taken = rows.filter((_, i) => !answer?.[i]).map((r) => r[0]);
@@ -257,7 +258,7 @@ export class ChannelObject extends DurableObject<Env> implements ChannelRpc {
         for (const { o, msgs } of groups.values()) {
           const zeros = msgs.map(() => 0);
           const segments = packSegments({ ids: zeros, ts: zeros, bodies: msgs.map((m) => m.body) });
-          const options = { units: msgs.map((m) => ({ n: 1, key: redriveKey(o, m.id) })), system: true, ...(state.to === "channel" ? { channel: o.channel } : {}) };
+          const options = { units: packUnits(msgs.map((m) => ({ n: 1, key: redriveKey(o, m.id) }))), system: true, ...(state.to === "channel" ? { channel: o.channel } : {}) };
           await onShard(this.env, o.topic, undefined, (shard) => topicStub(this.env, shard).publish(shard, segments, options));
         }
         this.queue.returned({ msgs: back, epoch: borrowed.epoch }, true);

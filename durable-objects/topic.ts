@@ -13,6 +13,7 @@ import { showTopicSettings, TOPIC_DEFAULTS, type ChannelSettings, type TopicSett
 import { isEphemeral } from "../src/protocol/names";
 import { MAX_SHARDS, NOT_A_SHARD, SHARD_DRAINED, shardOf } from "../src/topic/shards";
 import { segmentCount, stampSegment } from "../src/segment";
+import { hasKeys, unpackUnits } from "../src/publish-units";
 import type { ChannelStats, TopicStats } from "../src/stats";
 import { channelStub, registryStub, topicStub } from "../src/stubs";
 import { GroupCommit, type GroupBounds } from "../src/topic/group-commit";
@@ -285,7 +286,7 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
   /** Whether a group needs admission: a bounded channel, a key, or content dedup. */
   private admitting(group: Item[]): boolean {
     if (this.bounds.length > 0 || (this.settingsNow.dedup_content && this.settingsNow.dedup_window > 0)) return true;
-    return group.some((g) => g.options?.units?.some((u) => u.key !== undefined));
+    return group.some((g) => hasKeys(g.options?.units));
   }
 
   /**
@@ -302,14 +303,15 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
     const units: Unit[] = [];
     const windows = new Map<string, number>();
     const messages = group.map((item) => (needBodies ? messagesOf(item.segments) : null));
-    const sizes = group.map((item) => (item.options?.units ?? [{ n: item.segments.reduce((n, s) => n + segmentCount(s), 0) }]).map((u) => u.n));
+    const given = group.map((item) => (item.options?.units ? unpackUnits(item.options.units) : [{ n: item.segments.reduce((n, s) => n + segmentCount(s), 0) }]));
+    const sizes = given.map((units) => units.map((u) => u.n));
     for (const [i, item] of group.entries()) {
       const window = item.options?.system ? Math.max(SYSTEM_KEY_WINDOW_MS, this.settingsNow.dedup_window) : this.settingsNow.dedup_window;
       let at = 0;
       for (const [index, n] of sizes[i]!.entries()) {
         const bodies = messages[i]?.bodies.slice(at, at + n) ?? [];
         at += n;
-        let key = window > 0 ? item.options?.units?.[index]?.key : undefined;
+        let key = window > 0 ? given[i]![index]!.key : undefined;
         if (key === undefined && window > 0 && content) key = await this.contentKey(bodies);
         if (key !== undefined) windows.set(key, window);
         units.push({ n, bytes: bodies.reduce((sum, b) => sum + b.length, 0), key });

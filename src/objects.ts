@@ -25,9 +25,15 @@ export interface PublishUnit {
   key?: string;
 }
 
+/** PublishUnits as an RPC carries them (src/publish-units.ts). */
+export interface PublishUnits {
+  sizes: Uint32Array;
+  keys?: (string | null)[];
+}
+
 export interface PublishOptions {
   /** The publishes the segments hold, in order (absent: one, of every message). */
-  units?: PublishUnit[];
+  units?: PublishUnits;
   /** Only this channel gets the messages (a redrive back to the channel they came from). */
   channel?: string;
   /** A dead letter or a redrive: keys are kept a day even without a dedup window. */

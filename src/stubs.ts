@@ -4,6 +4,7 @@ import type { Env } from "./config";
 import type { Publish, PublishAnswer, PublishUnit } from "./objects";
 import { PublishRelay } from "./publish-relay";
 import { packPublishes } from "./segment";
+import { packUnits } from "./publish-units";
 import { NOT_A_SHARD, shardName, shardOfKey } from "./topic/shards";
 
 // idFromName hashes the name on every call; publishes and fan-outs ask for the same few ids
@@ -92,7 +93,7 @@ function shardFor(env: Env, topic: string, key?: string): string | Promise<strin
 export function publishToTopic(env: Env, waitUntil: (p: Promise<unknown>) => void, topic: string, publish: Publish, key?: string): Promise<string | null> {
   return onShard(env, topic, key ?? publish.key, (shard) =>
     relay.add(shard, publish, {
-      send: (group) => topicStub(env, shard).publish(shard, packPublishes(group), { units: unitsOf(group) }),
+      send: (group) => topicStub(env, shard).publish(shard, packPublishes(group), { units: packUnits(unitsOf(group)) }),
       waitUntil,
     }),
   );
@@ -131,7 +132,7 @@ export function forgetShards(topic: string) {
  */
 export async function publishGroup(env: Env, topic: string, bodies: Uint8Array[], deferMs: number, shardKey: string | undefined, units: PublishUnit[]): Promise<PublishAnswer> {
   const send = (key: string | undefined, b: Uint8Array[], u: PublishUnit[]) =>
-    onShard(env, topic, key, (shard) => topicStub(env, shard).publish(shard, packPublishes([{ bodies: b, deferMs }]), { units: u }));
+    onShard(env, topic, key, (shard) => topicStub(env, shard).publish(shard, packPublishes([{ bodies: b, deferMs }]), { units: packUnits(u) }));
   if (shardKey !== undefined || !units.some((u) => u.key !== undefined)) return send(shardKey, bodies, units);
   const n = await shardsOf(env, topic);
   if (n === 1) return send(undefined, bodies, units);
