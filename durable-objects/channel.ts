@@ -92,7 +92,8 @@ export class ChannelObject extends DurableObject<Env> implements ChannelRpc {
       setAlarm: (at) => void this.ctx.storage.setAlarm(at),
       deadLetters: () => this.moveDeadLetters(),
     };
-    this.queue = new ChannelQueue(new SqlChannelStore(ctx.storage), host, config(env).maxMsgTimeout);
+    const cfg = config(env);
+    this.queue = new ChannelQueue(new SqlChannelStore(ctx.storage), host, cfg.maxMsgTimeout, { percentiles: cfg.e2ePercentiles, windowMs: cfg.e2eWindowTime });
     // Consumers that stayed connected while this object hibernated; their links' sequence
     // starts at whatever comes first.
     for (const ws of ctx.getWebSockets()) {

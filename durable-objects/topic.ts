@@ -18,6 +18,7 @@ import type { ChannelStats, TopicStats } from "../src/stats";
 import { channelStub, registryStub, topicStub } from "../src/stubs";
 import { GroupCommit, type GroupBounds } from "../src/topic/group-commit";
 import { IdAllocator } from "../src/topic/ids";
+import { latencyOf, mergeHistograms } from "../src/channel/latency";
 import { SqlTopicStore, type TopicStore } from "../src/topic/store";
 
 /** Messages per fan-out RPC and per backlog or outbox read: bounds memory and RPC size. */
@@ -72,6 +73,8 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
   // object's and its channels' (recoverCounts()), before the first publish is counted.
   private messageCount = 0;
   private messageBytes = 0;
+  /** The counts as of the last publish made durable: what /stats shows (a counter never goes back). */
+  private reported: MessageCounts = { count: 0, bytes: 0 };
   private recovery: Promise<void> | null = null;
   private recovered = false;
   /** Publishes that arrive while one fan-out is under way share the next. */
@@ -107,6 +110,7 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
     this.backlogCount = s.backlogCount;
     this.messageCount = s.messageCount;
     this.messageBytes = s.messageBytes;
+    this.reported = this.counts();
     this.settingsNow = s.settings;
     this.bounds = s.bounds;
     this.held.clear();
@@ -139,6 +143,7 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
         this.messageCount = Math.max(this.messageCount, r.value.count);
         this.messageBytes = Math.max(this.messageBytes, r.value.bytes);
       }
+      this.reported = this.counts();
       this.recovered = true;
     })());
   }
@@ -272,12 +277,14 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
       const segments = group.length === 1 ? group[0]!.segments : group.flatMap((g) => g.segments);
       this.assign(segments);
       await this.deliver(segments);
+      this.reported = this.counts();
       return;
     }
     const { segments, answers, keys, duplicates, rejected } = await this.admit(group);
     if (segments.length > 0) {
       this.assign(segments);
       await this.deliver(segments);
+      this.reported = this.counts();
     }
     this.recordAdmission(keys, duplicates, rejected);
     return answers;
@@ -393,6 +400,7 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
         this.store.appendOutbox(channel, kept, this.counts());
         await this.scheduleRetry();
       }
+      this.reported = this.counts();
     }
     this.recordAdmission(keys, duplicates, 0);
     return null;
@@ -663,15 +671,19 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
     for (const s of await Promise.all(names.map((ch) => channelStub(this.env, topic, ch).stats(includeClients)))) {
       if (s !== null) channels.push(s);
     }
+    // nsqd's topic latency: its channels' merged (AggregateChannelE2eProcessingLatency).
+    const percentiles = config(this.env).e2ePercentiles;
+    const histogram = percentiles.length > 0 ? mergeHistograms(channels.map((c) => c.e2e_histogram)) : undefined;
     return {
       topic_name: topic,
       channels,
       depth: this.backlogCount,
       backend_depth: this.backlogCount,
-      message_count: this.messageCount,
-      message_bytes: this.messageBytes,
+      message_count: this.reported.count,
+      message_bytes: this.reported.bytes,
       paused: this.paused,
-      e2e_processing_latency: { count: 0, percentiles: null },
+      e2e_processing_latency: histogram ? latencyOf(histogram, percentiles) : { count: 0, percentiles: null },
+      ...(histogram ? { e2e_histogram: histogram } : {}),
       requests: this.requests,
       duplicate_count: this.duplicateCount,
       rejected_count: this.rejectedCount,

@@ -19,6 +19,9 @@ export interface Env {
   OUTPUT_BUFFER_TIMEOUT?: string;
   HTTP_CLIENT_REQUEST_TIMEOUT?: string;
   TOPIC_SHARDS?: string;
+  /** nsqd's --e2e-processing-latency-percentiles: e.g. "1.0,0.99,0.95" (none: not recorded). */
+  E2E_PROCESSING_LATENCY_PERCENTILES?: string;
+  E2E_PROCESSING_LATENCY_WINDOW_TIME?: string;
   AUTH?: string;
   /** A secret: JSON of SHA-256 digest → identity (src/auth/tokens.ts). */
   AUTH_TOKENS?: string;
@@ -45,6 +48,9 @@ export interface Config {
   httpClientRequestTimeout: number;
   /** The shards of a topic created without a count (by a publish or a SUB): src/topic/shards.ts. */
   topicShards: number;
+  /** nsqd's e2e processing latency: the quantiles reported (none: not recorded), over this window (ms). */
+  e2ePercentiles: number[];
+  e2eWindowTime: number;
   auth: AuthSettings;
 }
 
@@ -78,12 +84,23 @@ export const VARS = {
   OUTPUT_BUFFER_TIMEOUT: { kind: "duration", fallback: "250ms" },
   HTTP_CLIENT_REQUEST_TIMEOUT: { kind: "duration", fallback: "5s" },
   TOPIC_SHARDS: { kind: "count", fallback: "1" },
+  E2E_PROCESSING_LATENCY_WINDOW_TIME: { kind: "duration", fallback: "10m" },
 } as const satisfies Record<string, { kind: Kind; fallback: string }>;
 
 export type VarName = keyof typeof VARS;
 export const VAR_NAMES = Object.keys(VARS) as VarName[];
 /** Every var the service reads: the limits, then auth's (AUTH_TOKENS is a secret, but may be a var locally). */
-export const KNOWN_VARS: string[] = [...VAR_NAMES, ...AUTH_VAR_NAMES];
+export const KNOWN_VARS: string[] = [...VAR_NAMES, "E2E_PROCESSING_LATENCY_PERCENTILES", ...AUTH_VAR_NAMES];
+
+/** nsqd's percentile list: comma-separated, each in (0, 1]; empty: none. */
+export function parsePercentiles(value: unknown): number[] | string {
+  const text = value === undefined ? "" : String(value).trim();
+  if (text === "") return [];
+  const out = text.split(",").map((p) => (/^\s*\d*\.?\d+\s*$/.test(p) ? Number(p) : NaN));
+  if (out.some((p) => !(p > 0 && p <= 1)))
+    return `${show("E2E_PROCESSING_LATENCY_PERCENTILES", value)} is not a list of quantiles (expected e.g. 1.0,0.99,0.95, each in (0, 1])`;
+  return out;
+}
 
 const show = (name: string, value: unknown) => `${name}=${JSON.stringify(String(value))}`;
 
@@ -131,6 +148,10 @@ export function parseVars(env: Partial<Record<string, unknown>>): { values: Reco
   if (ok("HTTP_CLIENT_REQUEST_TIMEOUT") && values.HTTP_CLIENT_REQUEST_TIMEOUT <= 0)
     problems.push(`${given("HTTP_CLIENT_REQUEST_TIMEOUT")} must be more than 0`);
   if (ok("TOPIC_SHARDS") && values.TOPIC_SHARDS > 64) problems.push(`${given("TOPIC_SHARDS")} is more than 64 (the most shards a topic may have)`);
+  if (ok("E2E_PROCESSING_LATENCY_WINDOW_TIME") && values.E2E_PROCESSING_LATENCY_WINDOW_TIME <= 0)
+    problems.push(`${given("E2E_PROCESSING_LATENCY_WINDOW_TIME")} must be more than 0`);
+  const percentiles = parsePercentiles(env.E2E_PROCESSING_LATENCY_PERCENTILES);
+  if (typeof percentiles === "string") problems.push(percentiles);
   const auth = parseAuthSettings(env);
   problems.push(...auth.problems);
   return { values, auth: auth.settings, problems };
@@ -164,6 +185,8 @@ export function config(env: Partial<Env>): Config {
     maxOutputBufferSize: 64 * 1024,
     httpClientRequestTimeout: v.HTTP_CLIENT_REQUEST_TIMEOUT,
     topicShards: v.TOPIC_SHARDS,
+    e2ePercentiles: parsePercentiles(env.E2E_PROCESSING_LATENCY_PERCENTILES) as number[],
+    e2eWindowTime: v.E2E_PROCESSING_LATENCY_WINDOW_TIME,
     auth,
   };
   cache.set(env, c);

@@ -8,6 +8,8 @@ import { nsqdRoutes, type RouteFn } from "./http/nsqd";
 import { lookupdRoutes } from "./http/lookupd";
 import { settingsRoutes } from "./http/settings";
 import { queueToolRoutes } from "./http/queue-tools";
+import { metricsRoutes } from "./http/metrics";
+import { configRoutes } from "./http/config-opts";
 import { adminRoutes } from "./http/admin";
 import { V2Session } from "./v2/session";
 import { remoteAddress } from "./protocol/remote-address";
@@ -70,6 +72,8 @@ route("GET", "/ws", "session", (c) => {
 nsqdRoutes(route);
 settingsRoutes(route);
 queueToolRoutes(route);
+metricsRoutes(route);
+configRoutes(route);
 lookupdRoutes(route);
 route("GET", "/identity", "read", identityRoute);
 // The admin UI (/admin): behind the same middleware as the API (see src/http/admin.ts).

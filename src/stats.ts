@@ -66,6 +66,11 @@ export interface ChannelStats {
   dropped_count?: number;
   /** Bytes of body the channel holds (what max_bytes bounds). */
   held_bytes?: number;
+  /** FINished, and delivered (attempts made), since the channel was created: counters for /metrics. */
+  finish_count?: number;
+  delivery_count?: number;
+  /** The e2e latency's histogram (src/channel/latency.ts), for merging: not in /stats' answer. */
+  e2e_histogram?: number[][];
   config?: Record<string, string | number | boolean>;
   /** A dead-letter channel's redrive, if one ran since its object started. */
   redrive?: { rate: number; to: string; moved: number; running: boolean; error: string };
@@ -88,6 +93,8 @@ export interface TopicStats {
   duplicate_count?: number;
   /** nsq-edge's: publishes refused because a channel with overflow reject was full. */
   rejected_count?: number;
+  /** The e2e latency's histogram, merged from its channels': not in /stats' answer. */
+  e2e_histogram?: number[][];
   config?: Record<string, string | number | boolean>;
 }
 
@@ -136,8 +143,11 @@ function mergeRedrives(cs: ChannelStats[]): Pick<ChannelStats, "redrive"> {
   };
 }
 
+/** Latency from a merged histogram (src/channel/latency.ts), given by the caller: this module imports nothing. */
+export type LatencyFrom = (histograms: (number[][] | undefined)[]) => Latency;
+
 /** A sharded topic as one topic (nsqd's schema: sums), with each shard's own report in `shards`. */
-export function mergeShards(topic: string, shards: TopicStats[]): TopicStats {
+export function mergeShards(topic: string, shards: TopicStats[], latency: LatencyFrom = () => ({ count: 0, percentiles: null })): TopicStats {
   const names = [...new Set(shards.flatMap((s) => s.channels.map((c) => c.channel_name)))].sort();
   const channels = names.map((name): ChannelStats => {
     const cs = shards.flatMap((s) => s.channels.filter((c) => c.channel_name === name));
@@ -154,8 +164,10 @@ export function mergeShards(topic: string, shards: TopicStats[]): TopicStats {
       client_count: clients ? clients.length : Math.max(...cs.map((c) => c.client_count)),
       clients,
       paused: cs.every((c) => c.paused),
-      e2e_processing_latency: { count: 0, percentiles: null },
+      e2e_processing_latency: latency(cs.map((c) => c.e2e_histogram)),
       dead_count: sumOf(cs, "dead_count"),
+      finish_count: sumOf(cs, "finish_count"),
+      delivery_count: sumOf(cs, "delivery_count"),
       expired_count: sumOf(cs, "expired_count"),
       dropped_count: sumOf(cs, "dropped_count"),
       held_bytes: sumOf(cs, "held_bytes"),
@@ -171,7 +183,7 @@ export function mergeShards(topic: string, shards: TopicStats[]): TopicStats {
     message_count: sumOf(shards, "message_count"),
     message_bytes: sumOf(shards, "message_bytes"),
     paused: shards.every((s) => s.paused),
-    e2e_processing_latency: { count: 0, percentiles: null },
+    e2e_processing_latency: latency(shards.map((s) => s.e2e_histogram)),
     duplicate_count: sumOf(shards, "duplicate_count"),
     rejected_count: sumOf(shards, "rejected_count"),
     config: shards[0]?.config,

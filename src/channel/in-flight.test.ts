@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { InFlightTable, NOT_IN_FLIGHT, NOT_OWNER, type InFlight } from "./in-flight";
 
 const entry = <O>(id: number, owner: O, deadline: number, deliveredAt = 0): InFlight<O> => ({
-  id, owner, attempts: 1, deliveredAt, deadline, bytes: 0, seg: null, index: 0,
+  id, owner, attempts: 1, deliveredAt, deadline, bytes: 0, ts: 0, seg: null, index: 0,
 });
 
 /** A deterministic shuffle (no Math.random in tests either). */

@@ -19,6 +19,8 @@ export interface InFlight<O> extends Place {
   deadline: number;
   /** The body's bytes (what the channel holds shrinks by them when it goes). */
   bytes: number;
+  /** Its publish time (ms): a FIN's end-to-end latency is from it. */
+  ts: number;
 }
 
 /** nsqd's reasons, as its E_FIN_FAILED / E_REQ_FAILED / E_TOUCH_FAILED texts give them. */

@@ -26,6 +26,13 @@ import { FairShare } from "./share";
 import type { ChannelHost } from "./host";
 import type { ChannelCounts, ChannelStore } from "./store";
 import { ReadyWindow, type Ready } from "./window";
+import { LatencyWindow, latencyOf } from "./latency";
+
+/** nsqd's e2e processing latency options (no percentiles: not recorded). */
+export interface LatencyOptions {
+  percentiles: number[];
+  windowMs: number;
+}
 
 /** A queued message as peek shows it; `due` > 0: deferred until then. */
 export interface Peeked {
@@ -94,11 +101,22 @@ export class ChannelQueue<C> {
   private deadCount = 0;
   private expiredCount = 0;
   private droppedCount = 0;
+  // FINs and deliveries, for /metrics: counted in memory, shown as last written (written with
+  // the done bits, so a counter never goes back after a restart).
+  private finishCount = 0;
+  private deliveryCount = 0;
+  private saved = { finishCount: 0, deliveryCount: 0 };
+  private latency: LatencyWindow | null = null;
   private topicMessageCount = 0;
   private topicMessageBytes = 0;
   private countsChanged = false;
 
-  constructor(private store: ChannelStore, private host: ChannelHost<C>, maxMsgTimeout: number) {
+  constructor(
+    private store: ChannelStore,
+    private host: ChannelHost<C>,
+    maxMsgTimeout: number,
+    private readonly latencyOptions: LatencyOptions = { percentiles: [], windowMs: 600_000 },
+  ) {
     this.inFlight = new InFlightTable(maxMsgTimeout);
     this.load();
   }
@@ -119,6 +137,11 @@ export class ChannelQueue<C> {
     this.deadCount = s.deadCount;
     this.expiredCount = s.expiredCount;
     this.droppedCount = s.droppedCount;
+    this.finishCount = s.finishCount;
+    this.deliveryCount = s.deliveryCount;
+    this.saved = { finishCount: s.finishCount, deliveryCount: s.deliveryCount };
+    const { percentiles, windowMs } = this.latencyOptions;
+    this.latency = percentiles.length > 0 ? new LatencyWindow(windowMs, this.host.now()) : null;
     this.topicMessageCount = s.topicMessageCount;
     this.topicMessageBytes = s.topicMessageBytes;
     this.countsChanged = false;
@@ -205,6 +228,7 @@ export class ChannelQueue<C> {
       for (const buf of segments) ingest(this.store, buf, now, plan);
       this.store.saveCounts({ ...this.counts(), messageCount: this.messageCount + plan.added, topicMessageCount: topicCount, topicMessageBytes: topicBytes });
     });
+    this.saved = { finishCount: this.finishCount, deliveryCount: this.deliveryCount };
     this.countsChanged = false;
     this.topicMessageCount = topicCount;
     this.topicMessageBytes = topicBytes;
@@ -274,6 +298,8 @@ export class ChannelQueue<C> {
     c.inFlight--;
     this.finish(m, m.bytes);
     c.finishCount++;
+    this.finishCount++;
+    this.latency?.insert(m.ts, this.host.now());
     return null;
   }
 
@@ -319,6 +345,8 @@ export class ChannelQueue<C> {
   flushAcks() {
     this.cancelFlush();
     this.bits.flush(this.store, this.settings.retention > 0);
+    // The FIN and delivery counters go with the bits of the FINs they count.
+    if (this.finishCount !== this.saved.finishCount || this.deliveryCount !== this.saved.deliveryCount) this.saveCounts();
   }
 
   /** Forgets retained messages past the retention (all of them without one), now and then. */
@@ -357,6 +385,8 @@ export class ChannelQueue<C> {
       deadCount: this.deadCount,
       expiredCount: this.expiredCount,
       droppedCount: this.droppedCount,
+      finishCount: this.finishCount,
+      deliveryCount: this.deliveryCount,
       topicMessageCount: this.topicMessageCount,
       topicMessageBytes: this.topicMessageBytes,
     };
@@ -365,6 +395,7 @@ export class ChannelQueue<C> {
   private saveCounts() {
     this.store.saveCounts(this.counts());
     this.countsChanged = false;
+    this.saved = { finishCount: this.finishCount, deliveryCount: this.deliveryCount };
   }
 
   /** Rows are in storage, so a durable alarm wakes the object for them. */
@@ -432,10 +463,11 @@ export class ChannelQueue<C> {
     const deadline = now + c.info.msg_timeout;
     for (let i = from; i < to; i++) {
       const m = list[i];
-      this.inFlight.add({ id: m.id, owner: c, attempts: m.attempts + 1, deliveredAt: now, deadline, bytes: m.body.length, seg: m.seg, index: m.index });
+      this.inFlight.add({ id: m.id, owner: c, attempts: m.attempts + 1, deliveredAt: now, deadline, bytes: m.body.length, ts: m.ts, seg: m.seg, index: m.index });
     }
     c.inFlight += to - from;
     c.messageCount += to - from;
+    this.deliveryCount += to - from;
   }
 
   /** Up to `n` ready messages within their TTL; those past it are dropped or buried on the way. */
@@ -696,6 +728,13 @@ export class ChannelQueue<C> {
     return true;
   }
 
+  /** nsqd's e2e_processing_latency, and (recording) the histogram the topic merges it from. */
+  private latencyStats(): Pick<ChannelStats, "e2e_processing_latency" | "e2e_histogram"> {
+    if (!this.latency) return { e2e_processing_latency: { count: 0, percentiles: null } };
+    const h = this.latency.histogram(this.host.now());
+    return { e2e_processing_latency: latencyOf(h, this.latencyOptions.percentiles), e2e_histogram: h };
+  }
+
   /** The topic's counts as of its latest push here (see push()). */
   topicCounts(): { count: number; bytes: number } {
     return { count: this.topicMessageCount, bytes: this.topicMessageBytes };
@@ -718,8 +757,10 @@ export class ChannelQueue<C> {
       client_count: this.consumers.size,
       clients: includeClients ? [...this.consumers].map(clientStats) : null,
       paused: this.paused,
-      e2e_processing_latency: { count: 0, percentiles: null },
+      ...this.latencyStats(),
       dead_count: this.deadCount,
+      finish_count: this.saved.finishCount,
+      delivery_count: this.saved.deliveryCount,
       expired_count: this.expiredCount,
       dropped_count: this.droppedCount,
       held_bytes: this.storedBytes,

@@ -26,6 +26,9 @@ export interface ChannelCounts {
   expiredCount: number;
   /** Pushed out by newer messages (overflow drop_oldest). */
   droppedCount: number;
+  /** FINished, and delivered (attempts made): /metrics' rates. */
+  finishCount: number;
+  deliveryCount: number;
   /** The topic's own counts as of its latest push here. */
   topicMessageCount: number;
   topicMessageBytes: number;
@@ -167,6 +170,8 @@ export class SqlChannelStore implements ChannelStore {
       deadCount: counter("dead_count"),
       expiredCount: counter("expired_count"),
       droppedCount: counter("dropped_count"),
+      finishCount: counter("finish_count"),
+      deliveryCount: counter("delivery_count"),
       topicMessageCount: counter("topic_message_count"),
       topicMessageBytes: counter("topic_message_bytes"),
       segmented: stored - count(`SELECT COUNT(*) AS n FROM messages`),
@@ -188,8 +193,8 @@ export class SqlChannelStore implements ChannelStore {
 
   saveCounts(c: ChannelCounts) {
     this.sql.exec(
-      `INSERT OR REPLACE INTO meta (key, value) VALUES ('message_count', ?), ('requeue_count', ?), ('timeout_count', ?), ('dead_count', ?), ('expired_count', ?), ('dropped_count', ?), ('topic_message_count', ?), ('topic_message_bytes', ?)`,
-      c.messageCount, c.requeueCount, c.timeoutCount, c.deadCount, c.expiredCount, c.droppedCount, c.topicMessageCount, c.topicMessageBytes,
+      `INSERT OR REPLACE INTO meta (key, value) VALUES ('message_count', ?), ('requeue_count', ?), ('timeout_count', ?), ('dead_count', ?), ('expired_count', ?), ('dropped_count', ?), ('finish_count', ?), ('delivery_count', ?), ('topic_message_count', ?), ('topic_message_bytes', ?)`,
+      c.messageCount, c.requeueCount, c.timeoutCount, c.deadCount, c.expiredCount, c.droppedCount, c.finishCount, c.deliveryCount, c.topicMessageCount, c.topicMessageBytes,
     );
   }
 

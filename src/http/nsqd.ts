@@ -16,13 +16,14 @@ import { isValidName } from "../protocol/names";
 import { registryStub, channelStub, topicStub, publishToTopic, shardsOf, knownShards, forgetShards } from "../stubs";
 import { parseShards, shardName } from "../topic/shards";
 import { mergeShards, type TopicStats } from "../stats";
+import { latencyOf, mergeHistograms } from "../channel/latency";
 import { boolParam, goJson, HttpError, nsqEmpty, nsqJson, nsqText, query } from "./respond";
 import { statsText } from "./stats-text";
 
 type C = Context<{ Bindings: Env }>;
 
 /** When this Worker isolate started: nsqd's start_time. */
-const START_TIME = Math.floor(Date.now() / 1000);
+export const START_TIME = Math.floor(Date.now() / 1000);
 
 export function nsqdRoutes(route: RouteFn) {
   route("GET", "/ping", "open", () => new Response("OK", { headers: { "Content-Type": "text/plain; charset=utf-8" } }));
@@ -344,6 +345,36 @@ function channelAdmin(action: "create" | "delete" | "empty" | "pause" | "unpause
   };
 }
 
+/** Topics asked about at once, at most: a scrape of thousands calls a bounded number of objects at a time. */
+const STATS_FAN_OUT = 32;
+
+/**
+ * Every topic's stats as its objects report them (sharded ones merged), histograms and request
+ * counts still in: what /stats and /metrics answer from. `topics`: those to ask about.
+ */
+export async function gatherTopics(env: Env, topics: string[], channelFilter: string | undefined, includeClients: boolean): Promise<TopicStats[]> {
+  const latency = latencyFrom(config(env).e2ePercentiles);
+  const one = async (t: string): Promise<TopicStats | null> => {
+    const n = await shardsOf(env, t, true);
+    const shards = Array.from({ length: n }, (_, i) => shardName(t, i));
+    // (RPC results are typed as the value & Disposable: hold them as plain values.)
+    const each: (TopicStats | null)[] = await Promise.all(shards.map((s) => topicStub(env, s).stats(channelFilter, includeClients)));
+    if (each.length === 1 || each[0] === null) return each[0] ?? null;
+    return mergeShards(t, each.filter((x) => x !== null), latency);
+  };
+  const out: (TopicStats | null)[] = new Array(topics.length).fill(null);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(STATS_FAN_OUT, topics.length) }, async () => {
+      while (next < topics.length) {
+        const i = next++;
+        out[i] = await one(topics[i]!);
+      }
+    }),
+  );
+  return out.filter((t) => t !== null);
+}
+
 async function stats(c: C) {
   const q = query(c);
   const topicFilter = q.get("topic") || undefined;
@@ -352,22 +383,12 @@ async function stats(c: C) {
   const includeMem = boolParam(q.get("include_mem"), true);
   // nsq-edge's: each object's count of events taken (the benchmark's calls per object).
   const includeRequests = boolParam(q.get("include_requests"), false);
-  // (RPC results are typed as the value & Disposable: hold them as plain values.)
   const see = visibleTo(c);
   let names: string[] = (await registryStub(c.env).topics()).filter((t) => see(t));
   if (topicFilter !== undefined) names = names.filter((t) => t === topicFilter);
-  const all = await Promise.all(
-    names.map(async (t) => {
-      const shards = await shardNames(c, t);
-      // (RPC results are typed as the value & Disposable: hold them as plain values.)
-      const each: (TopicStats | null)[] = await Promise.all(shards.map((s) => topicStub(c.env, s).stats(channelFilter, includeClients)));
-      if (each.length === 1 || each[0] === null) return each[0] ?? null;
-      return mergeShards(t, each.filter((x) => x !== null));
-    }),
+  const found = (await gatherTopics(c.env, names, channelFilter, includeClients)).map((t) =>
+    withoutInternals({ ...t, channels: t.channels.filter((ch) => see(t.topic_name, ch.channel_name)) }, includeRequests),
   );
-  let found: TopicStats[] = [];
-  for (const t of all) if (t !== null) found.push({ ...t, channels: t.channels.filter((ch) => see(t.topic_name, ch.channel_name)) });
-  if (!includeRequests) found = found.map(withoutRequests);
   // nsqd answers an unknown topic filter with empty stats (topics null); a channel filter
   // leaves out the topics without that channel.
   const topics = topicFilter !== undefined && found.length === 0 ? null
@@ -381,12 +402,21 @@ async function stats(c: C) {
   return nsqText(statsText(doc as never, START_TIME));
 }
 
-function withoutRequests(t: TopicStats): TopicStats {
-  const { requests: _, shards, ...rest } = t;
-  const out: TopicStats = { ...rest, channels: t.channels.map(({ requests: __, ...c }) => c) };
-  if (shards) out.shards = shards.map(withoutRequests);
+/** What /stats answers: without the latency histograms (kept for merging), and the request counts unless asked for. */
+function withoutInternals(t: TopicStats, includeRequests: boolean): TopicStats {
+  const { requests, shards, e2e_histogram: _, ...rest } = t;
+  const out: TopicStats = {
+    ...rest,
+    channels: t.channels.map(({ requests: r, e2e_histogram: __, ...ch }) => (includeRequests && r !== undefined ? { ...ch, requests: r } : ch)),
+  };
+  if (includeRequests && requests !== undefined) out.requests = requests;
+  if (shards) out.shards = shards.map((s) => withoutInternals(s, includeRequests));
   return out;
 }
+
+/** A merged histogram's latency, as configured. */
+export const latencyFrom = (percentiles: number[]) => (hs: (number[][] | undefined)[]) =>
+  percentiles.length === 0 ? { count: 0, percentiles: null } : latencyOf(mergeHistograms(hs), percentiles);
 
 /** Go runtime memory figures have no equivalent inside a Worker; the keys stay for tools. */
 const MEMORY = {

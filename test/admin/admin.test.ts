@@ -1,7 +1,8 @@
 // The admin UI at /admin, in headless Chromium (Debian's, driven by playwright-core) against the
 // service running as a process: topics, a topic, a channel with a consumer, pause (delivery
 // stops), empty, delete, nodes and lookup, at desktop and phone width; topic and channel
-// settings, peek, a dead letter's origin and its redrive. Screenshots go to
+// settings, peek, a dead letter's origin and its redrive; the counter, a node's page, the charts'
+// history across a reload, E2E latency percentiles. Screenshots go to
 // test/admin/screenshots/ (not committed) for a person to look at.
 import { mkdirSync } from "node:fs";
 import path from "node:path";
@@ -44,7 +45,7 @@ afterAll(async () => {
 });
 
 /** A page at `viewport` that refreshes every second and fails the test on a script error. */
-async function open(urlPath: string, viewport = DESKTOP): Promise<Page> {
+async function open(urlPath: string, viewport = DESKTOP, service = svc): Promise<Page> {
   const page = await browser.newPage({ viewport });
   pages.push(page);
   const errors: string[] = [];
@@ -53,7 +54,7 @@ async function open(urlPath: string, viewport = DESKTOP): Promise<Page> {
   page.on("console", (m) => void (m.type() === "error" && !m.location().url.includes("/lookup?") && errors.push(m.text())));
   (page as any).errors = errors;
   await page.addInitScript(() => localStorage.setItem("nsq-edge-admin.interval", "1000"));
-  await page.goto(svc.url + urlPath);
+  await page.goto(service.url + urlPath);
   return page;
 }
 
@@ -102,8 +103,8 @@ async function create(topic: string, ...channels: string[]) {
   for (const ch of channels) await post(`/channel/create?topic=${topic}&channel=${ch}`);
 }
 
-async function post(pathAndQuery: string, body?: string) {
-  const res = await svc.fetch(pathAndQuery, { method: "POST", body });
+async function post(pathAndQuery: string, body?: string, service = svc) {
+  const res = await service.fetch(pathAndQuery, { method: "POST", body });
   expect(res.status, `${pathAndQuery}: ${await res.clone().text()}`).toBe(200);
 }
 
@@ -551,3 +552,199 @@ async function phonePages(topic: string) {
     await page.close();
   }
 }
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** How many points a chart draws for the series `name` (a lone point is a dot). */
+const chartPoints = (page: Page, name: string) =>
+  page.evaluate((n) => {
+    const el = document.querySelector(`.chart [data-series="${n}"]`);
+    return !el ? 0 : el.tagName === "circle" ? 1 : el.getAttribute("points")!.trim().split(/\s+/).length;
+  }, name);
+
+/** Every channel's message_count, summed: what the counter shows. */
+async function processed(): Promise<number> {
+  const stats = (await svc.fetch("/stats?format=json").then((r) => r.json())) as Stats;
+  return (stats.topics ?? []).reduce((n, t) => n + t.channels.reduce((m, c) => m + c.message_count, 0), 0);
+}
+
+describe("admin UI: counter, node, charts' history", () => {
+  it("serves the counter's and a node's paths as the page (a reload or a link from elsewhere)", async () => {
+    for (const urlPath of ["/admin/counter", "/admin/nodes/127.0.0.1%3A4151"]) {
+      const res = await svc.fetch(urlPath);
+      expect(res.headers.get("content-type"), urlPath).toContain("text/html");
+      expect(await res.text()).toContain("/admin/app.js");
+    }
+  });
+
+  it("counter: every channel's messages summed, running up live, with its rate", async () => {
+    const topic = unique("counted");
+    await create(topic, "a", "b");
+    const before = await processed();
+    const page = await open("/admin/");
+    await page.click('header nav a[data-section="counter"]');
+    await page.waitForURL("**/admin/counter");
+    await waitText(page, '[data-field="counter"]', before.toLocaleString("en-US"));
+    expect(await page.getAttribute('header nav a[data-section="counter"]', "aria-current")).toBe("page");
+
+    // Publishing for a few polls: a rate; each message counts once for each of the two channels.
+    let published = 0;
+    let publishing = true;
+    const publisher = (async () => {
+      while (publishing) {
+        await post(`/mpub?topic=${topic}`, "x\ny\nz");
+        published += 3;
+        await sleep(250);
+      }
+    })();
+    try {
+      await waitText(page, '.counter [data-field="rate"]', /^[1-9][\d.,]*$/);
+    } finally {
+      publishing = false;
+      await publisher;
+    }
+    expect(await processed()).toBe(before + 2 * published);
+    await waitText(page, '[data-field="counter"]', (before + 2 * published).toLocaleString("en-US"));
+    expect(await chartPoints(page, "processed")).toBeGreaterThan(1);
+    await shot(page, "desktop-counter");
+    await page.setViewportSize(PHONE);
+    await sleep(1200); // redrawn at the phone's width
+    expect(await contentWidth(page)).toBeLessThanOrEqual(PHONE.width);
+    await shot(page, "phone-counter");
+    expect(errorsOf(page)).toEqual([]);
+  });
+
+  it("node: its /info, every topic with its channels' figures, the clients; linked from the nodes page", async () => {
+    const topic = unique("noded");
+    await create(topic, "c1", "c2");
+    await post(`/mpub?topic=${topic}`, "1\n2\n3");
+    const consumer = await svc.connect();
+    clients.push(consumer);
+    await consumer.subscribe(topic, "c2", 1, { client_id: "node-test" });
+    await consumer.message(); // c2: one in flight, the rest queued
+    const c2 = await until(() => channelStats(topic, "c2"), (c) => expect(c!.in_flight_count).toBe(1));
+    const info = (await svc.fetch("/info").then((r) => r.json())) as { version: string; hostname: string; broadcast_address: string; http_port: number };
+    const node = `${info.broadcast_address}:${info.http_port}`;
+
+    const page = await open("/admin/nodes");
+    await page.click('[data-table="nodes"] td.name a');
+    await page.waitForURL((u) => decodeURIComponent(u.pathname) === `/admin/nodes/${node}`);
+    await waitText(page, '.stat [data-field="version"]', info.version);
+    await waitText(page, '.stat [data-field="hostname"]', info.hostname);
+    await waitText(page, '.stat [data-field="http-port"]', String(info.http_port));
+    await waitText(page, '.stat [data-field="started"]', /ago$/);
+    const row = (ch: string) => `tr[data-topic="${topic}"][data-channel="${ch}"]`;
+    await waitText(page, `tr.topic-row[data-topic="${topic}"] [data-field="messages"]`, "3");
+    await waitText(page, `${row("c1")} [data-field="depth"]`, "3");
+    await waitText(page, `${row("c2")} [data-field="depth"]`, String(c2!.depth));
+    await waitText(page, `${row("c2")} [data-field="in-flight"]`, "1");
+    await waitText(page, `${row("c2")} [data-field="clients"]`, "1");
+    await waitText(page, `${row("c1")} [data-field="clients"]`, "0");
+    const stats = (await svc.fetch("/stats?format=json").then((r) => r.json())) as Stats;
+    const connections = (stats.topics ?? []).reduce((n, t) => n + t.channels.reduce((m, c) => m + c.client_count, 0), 0);
+    await waitText(page, '[data-field="totals"] [data-field="clients"]', connections.toLocaleString("en-US"));
+    expect(await page.getAttribute('header nav a[data-section="nodes"]', "aria-current")).toBe("page");
+    await shot(page, "desktop-node");
+    await page.setViewportSize(PHONE);
+    await sleep(1200);
+    expect(await contentWidth(page)).toBeLessThanOrEqual(PHONE.width);
+    await shot(page, "phone-node");
+
+    await page.click(`${row("c2")} a`);
+    await page.waitForURL(`**/admin/topics/${topic}/c2`);
+    await waitText(page, 'tr[data-client="node-test"] [data-field="in-flight"]', "1");
+    expect(errorsOf(page)).toEqual([]);
+  });
+
+  it("charts: their history is kept in localStorage and drawn again after a reload", async () => {
+    const topic = unique("kept");
+    await create(topic, "c");
+    const page = await open(`/admin/topics/${topic}`);
+    await page.waitForFunction(() => (document.querySelector('.chart [data-series="topic"]')?.getAttribute("points")?.trim().split(/\s+/).length ?? 0) >= 6, null, { timeout: 20_000 });
+    const kept = await page.evaluate(() => JSON.parse(localStorage.getItem("nsq-edge-admin.history")!));
+    expect(kept.series[topic].length).toBeGreaterThanOrEqual(6);
+
+    // After the reload the chart has more points than polls since: the rest came from storage.
+    const polls: string[] = [];
+    page.on("request", (r) => void (new URL(r.url()).pathname === "/stats" && polls.push(r.url())));
+    await page.reload();
+    await page.waitForSelector('.chart [data-series="topic"]', { state: "attached" }); // (a flat line has no height: "hidden")
+    const drawn = await chartPoints(page, "topic");
+    expect(drawn).toBeGreaterThanOrEqual(polls.length + 4);
+
+    // What is older than the window is not drawn again; what does not parse is ignored. (Planted
+    // as the reload starts: the page's own polls would write over it before.)
+    await page.addInitScript(() => {
+      const planted = sessionStorage.getItem("planted-history");
+      if (planted === null) return;
+      localStorage.setItem("nsq-edge-admin.history", planted);
+      sessionStorage.removeItem("planted-history");
+    });
+    const old = Date.now() - 6 * 60_000;
+    for (const planted of [
+      JSON.stringify({ v: 1, owner: "open", series: { [topic]: [0, 1, 2].map((i) => [old + i * 1000, 0, 0, 0, 0, 0, 0]) } }),
+      "{not json",
+      JSON.stringify({ v: 1, owner: "open", series: { [topic]: [[1, "x"], null, 7] } }),
+    ]) {
+      await page.evaluate((text) => sessionStorage.setItem("planted-history", text), planted);
+      polls.length = 0;
+      await page.reload();
+      await page.waitForSelector('.chart [data-series="topic"]', { state: "attached" }); // (a flat line has no height: "hidden")
+      expect(await chartPoints(page, "topic"), planted).toBeLessThanOrEqual(polls.length);
+      const now = await page.evaluate(() => JSON.parse(localStorage.getItem("nsq-edge-admin.history")!));
+      expect(Math.min(...now.series[topic].map((row: number[]) => row[0])), planted).toBeGreaterThan(old + 60_000);
+    }
+    expect(errorsOf(page)).toEqual([]);
+  });
+});
+
+describe("admin UI: E2E processing latency", () => {
+  let timed: Service;
+  beforeAll(async () => {
+    timed = await Service.create({ E2E_PROCESSING_LATENCY_PERCENTILES: "1.0,0.99" });
+  });
+  afterAll(async () => {
+    await timed?.stop();
+  });
+
+  it("without percentiles configured: not recorded", async () => {
+    const topic = unique("untimed");
+    await create(topic, "c");
+    const page = await open(`/admin/topics/${topic}/c`);
+    await waitText(page, '[data-field="e2e"]', "E2E processing latency: not recorded.");
+    expect(errorsOf(page)).toEqual([]);
+  });
+
+  it("the topic's and the channel's percentiles, human-readable", async () => {
+    const topic = unique("timed");
+    await post(`/topic/create?topic=${topic}`, undefined, timed);
+    await post(`/channel/create?topic=${topic}&channel=c`, undefined, timed);
+    const consumer = await timed.connect();
+    clients.push(consumer);
+    await consumer.subscribe(topic, "c", 10);
+    await post(`/mpub?topic=${topic}`, "1\n2\n3", timed);
+    for (let i = 0; i < 3; i++) consumer.send(cmd.fin((await consumer.message()).id));
+    const timedStats = async () => ((await timed.fetch(`/stats?format=json&topic=${topic}`).then((r) => r.json())) as Stats).topics?.[0];
+    const t = await until(timedStats, (t) => {
+      expect(t!.channels[0].e2e_processing_latency.count).toBeGreaterThanOrEqual(3);
+      expect(t!.e2e_processing_latency.percentiles?.length).toBe(2);
+    });
+
+    const human = /^(\d+h)?(\d+m)?(\d+(\.\d+)?(ns|µs|ms|s))?$/;
+    for (const urlPath of [`/admin/topics/${topic}/c`, `/admin/topics/${topic}`]) {
+      const page = await open(urlPath, DESKTOP, timed);
+      await page.waitForSelector('[data-field="e2e"] td[data-quantile="0.99"]');
+      expect(await page.locator('[data-field="e2e"] th').allTextContents()).toEqual(["p100", "p99"]);
+      await waitText(page, '[data-field="e2e-count"]', /^\(\d+ samples?\)$/);
+      for (const q of ["1", "0.99"]) {
+        const text = (await page.locator(`[data-field="e2e"] td[data-quantile="${q}"]`).textContent())!;
+        expect(text, `${urlPath} ${q}`).toMatch(human);
+        expect(text).not.toBe("");
+      }
+      await shot(page, urlPath.endsWith("/c") ? "desktop-channel-e2e" : "desktop-topic-e2e");
+      expect(errorsOf(page)).toEqual([]);
+      await page.close();
+    }
+    expect(t!.e2e_processing_latency.percentiles!.map((p) => p.quantile)).toEqual([1, 0.99]);
+  });
+});

@@ -76,6 +76,11 @@ const TABLE: Record<string, { path: string; body?: string; expect: number[] }> =
   "GET /channel/peek": { path: "/channel/peek?topic=orders&channel=billing", expect: ADMIN },
   "POST /channel/redrive": { path: "/channel/redrive?topic=orders&channel=billing&rate=0", expect: ADMIN },
   "POST /channel/seek": { path: "/channel/seek?topic=orders&channel=billing&ts=now", expect: ADMIN },
+  // Metrics as /stats (what an identity may see); nsqd's /config/:opt (PUT sets nothing here: 400).
+  "GET /metrics": { path: "/metrics", expect: READ },
+  "GET /config": { path: "/config", expect: READ },
+  "GET /config/:opt": { path: "/config/max_msg_size", expect: READ },
+  "PUT /config/:opt": { path: "/config/log_level", body: "debug", expect: [401, 401, 400, 400, 400, 400] },
   // A topic the identity may not see is a topic that does not exist.
   "GET /lookup": { path: "/lookup?topic=orders", expect: [401, 401, 404, 200, 200, 200] },
   "GET /topics": { path: "/topics", expect: READ },
@@ -147,6 +152,15 @@ describe("access control on every HTTP route (built-in tokens)", () => {
     // A topic filter on a topic it may not see answers as for an unknown topic.
     const hidden = (await (await call("other", "GET", "/stats?format=json&topic=orders")).json()) as Stats;
     expect(hidden.topics).toBeNull();
+    // /metrics shows what /stats does.
+    const metrics = async (who: Who) => {
+      const text = await (await call(who, "GET", "/metrics")).text();
+      return [...new Set([...text.matchAll(/^nsq_channel_depth\{topic="([^"]+)",channel="([^"]+)"\}/gm)].map((m) => `${m[1]}:${m[2]}`))].sort();
+    };
+    expect(await metrics("sub")).toEqual(["orders:billing"]);
+    expect(await metrics("right")).toEqual(["orders:billing", "orders:shipping"]);
+    expect(await metrics("other")).toEqual([]);
+    expect(await (await call("other", "GET", "/metrics")).text()).toMatch(/^nsq_topic_depth\{topic="other"\} 0$/m);
   });
 
   it("/identity tells the admin UI who the token is", async () => {

@@ -69,7 +69,7 @@ async function topicExists(topic: string): Promise<boolean> {
 
 const EXTRA_CHANNEL_KEYS = ["zone_local_msg_count", "region_local_msg_count", "global_msg_count",
   // nsq-edge's settings and what they did (src/settings.ts), after nsqd's keys.
-  "dead_count", "expired_count", "dropped_count", "held_bytes", "config"];
+  "dead_count", "finish_count", "delivery_count", "expired_count", "dropped_count", "held_bytes", "config"];
 const EXTRA_TOPIC_KEYS = ["duplicate_count", "rejected_count", "config"];
 
 describe("GET /ping", () => {
