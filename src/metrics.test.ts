@@ -42,3 +42,20 @@ describe("renderMetrics", () => {
     expect(text).toMatch(/nsq_topic_e2e_processing_latency_seconds_sum\{topic="a"\} 0\.0000040\d*/);
   });
 });
+
+describe("the Grafana dashboard (grafana/nsq-edge-dashboard.json)", () => {
+  it("asks only for metric names /metrics writes", async () => {
+    const { readFileSync } = await import("node:fs");
+    const dash = JSON.parse(readFileSync(new URL("../grafana/nsq-edge-dashboard.json", import.meta.url), "utf8")) as {
+      panels: { targets: { expr: string }[] }[];
+      templating: { list: { definition?: string }[] };
+    };
+    const latency = { count: 1, percentiles: [{ quantile: 0.99, value: 1e6 }] };
+    const text = renderMetrics([topic("a", [channel("c", { e2e_processing_latency: latency })], { e2e_processing_latency: latency })], { version: "x", startTime: 0 });
+    const written = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!));
+    const exprs = [...dash.panels.flatMap((p) => p.targets.map((t) => t.expr)), ...dash.templating.list.flatMap((v) => (v.definition ? [v.definition] : []))];
+    const asked = new Set(exprs.flatMap((e) => [...e.matchAll(/\b(nsq_[a-z0-9_]+)/g)].map((m) => m[1]!)));
+    expect(asked.size).toBeGreaterThan(10);
+    for (const name of asked) expect(written, name).toContain(name);
+  });
+});
