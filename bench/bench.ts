@@ -774,6 +774,51 @@ if (wanted("features")) {
     rows.push([`10. dead-lettering ${fmt(dlN)} messages (REQ at max_attempts 1 → in <topic>.dead)`, `${fmt(dlRate)} msgs/s`]);
   });
 }
+if (wanted("metrics")) {
+  // One /metrics scrape of many topics × channels: each topic object is asked (32 at a time),
+  // each asks its channels at once. Scrapes a second apart (none shares another's answer). Local
+  // workerd gives all its objects' SQLite one heap of 512 MiB (sqlite3_hard_heap_limit64, raised
+  // behind an autogate in workerd #6570): past about 1,500 objects awake at once, statements fail
+  // with SQLITE_NOMEM. So 1,000 topics × 10 channels (11,000 objects) cannot be measured on one
+  // machine, as it would not fail on Cloudflare (objects spread over machines): the sizes below
+  // fit, and the cost per object they give scales it.
+  const levels: Record<string, unknown>[] = [];
+  for (const [topics, perTopic] of [[1000, 0], [100, 10]] as const) {
+    await withService(async (svc) => {
+      const t0 = performance.now();
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          while (next < topics) {
+            const t = `bench-m${next++}`;
+            await post(svc, `/topic/create?topic=${t}`, "");
+            for (let c = 0; c < perTopic; c++) await post(svc, `/channel/create?topic=${t}&channel=c${c}`, "");
+            await post(svc, `/pub?topic=${t}`, "x");
+          }
+        }),
+      );
+      const setupSecs = round((performance.now() - t0) / 1000);
+      const times: number[] = [];
+      let bytes = 0;
+      for (let i = 0; i < 5; i++) {
+        await new Promise((r) => setTimeout(r, 1100));
+        const s0 = performance.now();
+        const res = await fetch(`${svc.url}/metrics`, { headers: { connection: "close" } });
+        const text = await res.text();
+        if (!res.ok) throw new Error(`/metrics: ${res.status} ${text}`);
+        bytes = text.length;
+        times.push(performance.now() - s0);
+      }
+      const sorted = [...times].sort((a, b) => a - b);
+      levels.push({ topics, channels: topics * perTopic, setup_secs: setupSecs, ms: times.map(round), bytes });
+      rows.push([
+        `11. /metrics scrape, ${fmt(topics)} topics × ${perTopic} channels (${fmt(topics * (perTopic + 1))} objects)`,
+        `${fmt(sorted[2]!)} ms median of 5 (max ${fmt(sorted[4]!)} ms) = ${round((1000 * sorted[2]!) / (topics * (perTopic + 1)))} µs per object; ${fmt(bytes / 1024)} KiB`,
+      ]);
+    });
+  }
+  results.metrics_scrape = levels;
+}
 if (wanted("bridge")) {
   await withService(async (svc) => {
     // 1 and 2 again, as a TCP client sees them through `nsq-edge bridge`.

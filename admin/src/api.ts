@@ -67,6 +67,26 @@ export function stats(filter: { topic?: string; channel?: string; clients?: bool
 /** Who the token is (GET /identity): auth_required false when the service runs without auth. */
 export const identity = () => getJson<IdentityAnswer | { auth_required: false }>("/identity");
 
+/** nsqd's GET /info: the node itself. */
+export interface Info {
+  version: string;
+  broadcast_address: string;
+  hostname: string;
+  http_port: number;
+  tcp_port: number;
+  /** Unix seconds. */
+  start_time: number;
+  /** ns */
+  max_heartbeat_interval: number;
+  max_output_buffer_size: number;
+  /** ns */
+  max_output_buffer_timeout: number;
+  max_deflate_level: number;
+  topology_zone: string;
+  topology_region: string;
+}
+
+export const info = () => getJson<Info>("/info");
 export const nodes = () => getJson<Nodes>("/nodes");
 export const topics = () => getJson<{ topics: string[] }>("/topics");
 export const lookup = (topic: string) => getJson<Lookup>("/lookup", { topic });

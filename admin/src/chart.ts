@@ -88,8 +88,8 @@ export function lineChart(opts: { title: string; series: Series[]; width: number
     const pts = ser.points.filter((p) => p.t >= t0);
     if (pts.length === 0) return;
     const line = pts.map((p) => `${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`).join(" ");
-    if (pts.length === 1) svg.append(s("circle", { cx: x(pts[0].t), cy: y(pts[0].v), r: 2.5, fill: color }));
-    else svg.append(s("polyline", { class: ser.main ? "series series-main" : "series", points: line, stroke: color }));
+    if (pts.length === 1) svg.append(s("circle", { cx: x(pts[0].t), cy: y(pts[0].v), r: 2.5, fill: color, "data-series": ser.name }));
+    else svg.append(s("polyline", { class: ser.main ? "series series-main" : "series", points: line, stroke: color, "data-series": ser.name }));
   });
   if (all.length === 0) {
     svg.append(s("text", { class: "axis", x: m.l + iw / 2, y: m.t + ih / 2, "text-anchor": "middle" }, "collecting…"));

@@ -87,12 +87,26 @@ export function compact(n: number): string {
   return `${(n / 1e6).toFixed(n < 1e7 ? 1 : 0).replace(/\.0$/, "")}M`;
 }
 
-/** Nanoseconds as nsqadmin prints latencies: 850µs, 12.3ms, 1.2s. */
+/**
+ * Nanoseconds as nsqadmin prints latencies (its nanotohuman, two decimals, µs for its us):
+ * 850ns, 12.35ms, 1.2s, 2m3.5s, 1h2m.
+ */
 export function nanos(ns: number): string {
-  if (ns < 1e3) return `${ns}ns`;
-  if (ns < 1e6) return `${(ns / 1e3).toFixed(1).replace(/\.0$/, "")}µs`;
-  if (ns < 1e9) return `${(ns / 1e6).toFixed(1).replace(/\.0$/, "")}ms`;
-  return `${(ns / 1e9).toFixed(2).replace(/\.?0+$/, "")}s`;
+  const round2 = (v: number) => Math.round(v * 100) / 100;
+  let out = "";
+  if (ns >= 3600e9) {
+    out += `${Math.floor(ns / 3600e9)}h`;
+    ns %= 3600e9;
+  }
+  if (ns >= 60e9) {
+    out += `${Math.floor(ns / 60e9)}m`;
+    ns %= 60e9;
+  }
+  if (ns >= 1e9) return `${out}${round2(ns / 1e9)}s`;
+  if (ns >= 1e6) return `${out}${round2(ns / 1e6)}ms`;
+  if (ns >= 1e3) return `${out}${round2(ns / 1e3)}µs`;
+  // (nsqadmin's prints a whole hour as "0ns": here "1h".)
+  return out && ns < 0.5 ? out : `${out}${Math.round(ns)}ns`;
 }
 
 /** How long ago a Unix time (seconds) was: "45s", "12m 3s", "3h 20m", "2d 4h". */
@@ -110,7 +124,7 @@ export function since(unixSeconds: number, nowMs = Date.now()): string {
   return `${s}s`;
 }
 
-/** 99 → "99th", 0.999 quantile → "99.9th". */
+/** A quantile as a percentile: 0.99 → "p99", 0.999 → "p99.9", 1 → "p100". */
 export function quantileLabel(q: number): string {
   const p = Math.round(q * 1000) / 10;
   return `p${p}`;

@@ -6,10 +6,12 @@ import { BASE, type Ctx, type View } from "./app";
 import { dropToken, setIdentity, setToken } from "./auth";
 import { notify } from "./dialog";
 import { h } from "./dom";
-import { forgetAll } from "./history";
+import { forgetAll, restore } from "./history";
 import { loginForm, type LoginForm } from "./login";
 import { channelView } from "./views/channel";
+import { counterView } from "./views/counter";
 import { lookupView } from "./views/lookup";
+import { nodeView } from "./views/node";
 import { nodesView } from "./views/nodes";
 import { topicView } from "./views/topic";
 import { topicsView } from "./views/topics";
@@ -47,7 +49,9 @@ function viewFor(pathname: string, search: URLSearchParams): View {
   const parts = pathname.slice(BASE.length).split("/").filter(Boolean).map(decodeURIComponent);
   if (parts[0] === "topics" && parts.length === 2) return topicView(ctx, parts[1]);
   if (parts[0] === "topics" && parts.length === 3) return channelView(ctx, parts[1], parts[2]);
+  if (parts[0] === "nodes" && parts.length === 2) return nodeView(ctx, parts[1]);
   if (parts[0] === "nodes") return nodesView();
+  if (parts[0] === "counter") return counterView(ctx);
   if (parts[0] === "lookup") return lookupView(ctx, search.get("topic"));
   return topicsView(ctx);
 }
@@ -58,7 +62,7 @@ function route() {
   document.title = `${view.title} · nsq-edge admin`;
   for (const a of document.querySelectorAll<HTMLAnchorElement>("header nav a")) {
     const section = a.dataset.section!;
-    const here = section === "topics" ? !/^\/admin\/(nodes|lookup)/.test(location.pathname) : location.pathname.startsWith(`${BASE}/${section}`);
+    const here = section === "topics" ? !/^\/admin\/(nodes|lookup|counter)/.test(location.pathname) : location.pathname.startsWith(`${BASE}/${section}`);
     a.classList.toggle("active", here);
     if (here) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");
@@ -193,6 +197,8 @@ async function start() {
     who.hidden = true;
   }
   loggedIn = answer.auth_required;
+  // The charts go on from the history the last page load kept, if it was this identity's.
+  restore(answer.auth_required ? `identity ${answer.identity}` : "open");
   login = null;
   document.body.classList.remove("logged-out");
   route();

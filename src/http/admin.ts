@@ -23,6 +23,8 @@ export function adminRoutes(route: RouteFn) {
   route("GET", "/admin/", "page", page);
   route("GET", "/admin/topics/*", "page", page);
   route("GET", "/admin/nodes", "page", page);
+  route("GET", "/admin/nodes/*", "page", page);
+  route("GET", "/admin/counter", "page", page);
   route("GET", "/admin/lookup", "page", page);
   route("GET", "/admin/*", "page", async (c) => {
     const res = await c.env.ASSETS.fetch(c.req.raw);

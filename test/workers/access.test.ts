@@ -94,6 +94,8 @@ const TABLE: Record<string, { path: string; body?: string; expect: number[] }> =
   "GET /admin/": { path: "/admin/", expect: OPEN },
   "GET /admin/topics/*": { path: "/admin/topics/orders", expect: OPEN },
   "GET /admin/nodes": { path: "/admin/nodes", expect: OPEN },
+  "GET /admin/nodes/*": { path: "/admin/nodes/127.0.0.1:4151", expect: OPEN },
+  "GET /admin/counter": { path: "/admin/counter", expect: OPEN },
   "GET /admin/lookup": { path: "/admin/lookup", expect: OPEN },
   "GET /admin/*": { path: "/admin/app.js", expect: OPEN },
 };

@@ -1,4 +1,5 @@
-// Nodes: what /nodes answers. nsq-edge is one node (the Worker) that produces every topic.
+// Nodes: what /nodes answers, each linked to its page. nsq-edge is one node (the Worker) that
+// produces every topic.
 import * as api from "../api";
 import { BASE, link, topicPath, type View } from "../app";
 import { commafy, fill, h } from "../dom";
@@ -35,7 +36,7 @@ export function nodesView(): View {
                   h(
                     "tr",
                     { "data-node": p.remote_address },
-                    h("td", { "data-label": "Hostname", class: "name" }, p.hostname),
+                    h("td", { "data-label": "Hostname", class: "name" }, link(nodePath(nodeName(p)), p.hostname)),
                     h("td", { "data-label": "Broadcast address" }, p.broadcast_address),
                     h("td", { "data-label": "HTTP port" }, String(p.http_port)),
                     h("td", { "data-label": "TCP port", title: "V2 over WebSocket at /ws" }, `${p.tcp_port} (/ws)`),
@@ -56,5 +57,9 @@ export function nodesView(): View {
     },
   };
 }
+
+/** How nsqadmin names a node in its paths: broadcast_address:http_port. */
+export const nodeName = (p: api.PeerInfo) => `${p.broadcast_address}:${p.http_port}`;
+export const nodePath = (node: string) => `${BASE}/nodes/${encodeURIComponent(node)}`;
 
 export const lookupPath = (topic?: string) => `${BASE}/lookup${topic ? `?topic=${encodeURIComponent(topic)}` : ""}`;

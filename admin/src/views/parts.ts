@@ -58,21 +58,27 @@ export function statCards(items: [string, string, string | null, string][]) {
   );
 }
 
-/** E2E processing latency percentiles, when the service records them. */
+/**
+ * E2E processing latency percentiles (publish to FIN, over the service's window), when the service
+ * records them: nsqd's {count, percentiles: [{quantile, value ns}]}, percentiles null when not
+ * configured (E2E_PROCESSING_LATENCY_PERCENTILES).
+ */
 export function latencyTable(latency: Latency | undefined) {
   const pcts = latency?.percentiles;
   if (!latency || !pcts || pcts.length === 0) {
     return h("p", { class: "muted", "data-field": "e2e" }, "E2E processing latency: not recorded.");
   }
+  const samples = latency.count;
   return h(
     "div",
     { class: "latency", "data-field": "e2e" },
-    h("h2", null, "E2E processing latency ", h("small", null, `(${latency.count.toLocaleString("en-US")} samples)`)),
+    h("h2", null, "E2E processing latency ", h("small", { "data-field": "e2e-count" }, `(${samples.toLocaleString("en-US")} sample${samples === 1 ? "" : "s"})`)),
     h(
       "table",
       { class: "grid" },
       h("thead", null, h("tr", null, pcts.map((p) => h("th", { class: "num" }, quantileLabel(p.quantile))))),
-      h("tbody", null, h("tr", null, pcts.map((p) => h("td", { class: "num" }, nanos(p.value))))),
+      // No sample in the window yet: every quantile reads 0, which is no latency.
+      h("tbody", null, h("tr", null, pcts.map((p) => h("td", { class: "num", "data-quantile": p.quantile }, samples > 0 ? nanos(p.value) : "–")))),
     ),
   );
 }
