@@ -307,6 +307,15 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
     const bounds = this.bounds.filter((b) => this.channels.has(b.channel));
     const content = this.settingsNow.dedup_content;
     const needBodies = content || bounds.some((b) => b.maxBytes > 0);
+    // (Not known since this object started: ask.)
+    for (const b of bounds) if (!this.held.has(b.channel)) this.held.set(b.channel, await channelStub(this.env, this.name!, b.channel).held());
+    // The common case under a bound on depth: no key, and the whole group fits.
+    if (!needBodies && !(this.settingsNow.dedup_window > 0 && group.some((g) => hasKeys(g.options?.units)))) {
+      let n = 0;
+      for (const g of group) for (const s of g.segments) n += segmentCount(s);
+      const fits = bounds.every((b) => b.maxDepth === 0 || this.held.get(b.channel)!.count + this.backlogCount + n <= b.maxDepth);
+      if (fits) return { segments: group.flatMap((g) => g.segments), answers: group.map(() => null), keys: [], duplicates: 0, rejected: 0 };
+    }
     const units: Unit[] = [];
     const windows = new Map<string, number>();
     const messages = group.map((item) => (needBodies ? messagesOf(item.segments) : null));
@@ -324,8 +333,6 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
         units.push({ n, bytes: bodies.reduce((sum, b) => sum + b.length, 0), key });
       }
     }
-    // (Not known since this object started: ask.)
-    for (const b of bounds) if (!this.held.has(b.channel)) this.held.set(b.channel, await channelStub(this.env, this.name!, b.channel).held());
     const since = new Map([...windows].map(([key, window]) => [key, now - window]));
     const seen = since.size > 0 ? this.store.keysSeen(since) : new Set<string>();
     const decide = () => admit({ units, bounds, held: this.held, pending: { count: this.backlogCount, bytes: 0 }, seen: (key) => seen.has(key) });
