@@ -49,7 +49,7 @@ export interface Held {
   bytes: number;
 }
 
-/** A queued message as /channel/peek shows it. */
+/** A queued message as a channel's peek gives it (`due` > 0: deferred until then). */
 export interface PeekedMessage {
   id: number;
   ts: number;

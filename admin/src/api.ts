@@ -121,36 +121,13 @@ export const setTopicConfig = async (topic: string, changes: ConfigChanges): Pro
 export const setChannelConfig = async (topic: string, channel: string, changes: ConfigChanges): Promise<ChannelConfig> =>
   (await call("POST", "/channel/config", { topic, channel }, changes)).json() as Promise<ChannelConfig>;
 
-/** Where a dead letter came from (src/channel/dead-letters.ts's Origin). */
-export interface Origin {
-  topic: string;
-  channel: string;
-  id: string;
-  attempts: number;
-  /** Its publish time there, ms. */
-  timestamp: number;
-  reason: string;
-  /** When it was buried, ms. */
-  dead_at: number;
-}
-
-/** A queued message as GET /channel/peek shows it (src/http/queue-tools.ts). */
-export interface PeekedMessage {
-  id: string;
-  /** ms */
-  timestamp: number;
-  attempts: number;
-  /** The body as text when it is printable UTF-8, else its bytes in base64. */
-  body: string;
-  body_encoding: "utf8" | "base64";
-  deferred_until?: number;
-  /** Present on a dead letter. */
-  origin?: Origin;
-}
+// What GET /channel/peek answers, as the service defines it.
+export type { Origin, ShownMessage as PeekedMessage } from "../../src/peek";
+import type { ShownMessage } from "../../src/peek";
 
 /** Up to `n` (at most 100) of a channel's queued messages, taking none. */
 export const peek = (topic: string, channel: string, n: number) =>
-  getJson<{ topic: string; channel: string; messages: PeekedMessage[] }>("/channel/peek", { topic, channel, n: String(n) });
+  getJson<{ topic: string; channel: string; messages: ShownMessage[] }>("/channel/peek", { topic, channel, n: String(n) });
 
 export type RedriveTo = "channel" | "topic";
 

@@ -6,21 +6,10 @@
 // here); each move carries a key the topic remembers (src/topic/admission.ts), so a move retried
 // after a crash is stored there once.
 import { hexId } from "../message";
+import type { Origin } from "../peek";
 import type { DeadRow } from "./store";
 
-/** Where a dead letter came from, as its meta holds it. */
-export interface Origin {
-  topic: string;
-  channel: string;
-  /** The message's id there (16 hex digits, as on the wire). */
-  id: string;
-  attempts: number;
-  /** Its publish time there (ms since the epoch). */
-  timestamp: number;
-  reason: string;
-  /** When it was buried (ms since the epoch). */
-  dead_at: number;
-}
+export type { Origin };
 
 /** A dead row's meta: its first origin if it was already a dead letter, else this one. */
 export function originMeta(topic: string, channel: string, [id, ts, attempts, , meta, reason, at]: DeadRow): string {

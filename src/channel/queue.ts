@@ -15,6 +15,7 @@
 // stored (a segment whose messages are all done is kept, a FINished row moves to `retained`)
 // until their time is past it, and seek() makes those since a time ready again.
 import type { ChannelStats } from "../stats";
+import type { PeekedMessage } from "../objects";
 import { shardOf } from "../topic/shards";
 import { deadLetterTopic, effectiveTtl, showChannelSettings, CHANNEL_DEFAULTS, type ChannelSettings } from "../settings";
 import { unpackSegment, type Segment } from "../segment";
@@ -32,16 +33,6 @@ import { LatencyWindow, latencyOf } from "./latency";
 export interface LatencyOptions {
   percentiles: number[];
   windowMs: number;
-}
-
-/** A queued message as peek shows it; `due` > 0: deferred until then. */
-export interface Peeked {
-  id: number;
-  ts: number;
-  attempts: number;
-  body: Uint8Array;
-  meta: string | null;
-  due: number;
 }
 
 /** Retained messages past the retention are forgotten at most this often. */
@@ -650,12 +641,12 @@ export class ChannelQueue<C> {
   }
 
   /** Up to `n` queued messages (not in flight), in the order they would go, changing nothing. */
-  peek(n: number): Peeked[] {
+  peek(n: number): PeekedMessage[] {
     // Stored bitmaps as memory has them: a FIN not yet written is not shown as queued.
     this.flushAcks();
     const now = this.host.now();
     const rows = [...this.store.queuedRows(n)];
-    const out: Peeked[] = [];
+    const out: PeekedMessage[] = [];
     for (const [id, ts, attempts, body, meta, due] of rows) {
       if (due <= now) out.push({ id, ts, attempts, body: new Uint8Array(body), meta, due: 0 });
     }

@@ -11,6 +11,7 @@ import type { Env } from "../config";
 import { hexId } from "../message";
 import type { PeekedMessage, RedriveState } from "../objects";
 import { originOf } from "../channel/dead-letters";
+import type { ShownMessage } from "../peek";
 import { channelStub, topicStub } from "../stubs";
 import { HttpError, nsqJson, query } from "./respond";
 import { shardNames, topicChannelArgs, type RouteFn } from "./nsqd";
@@ -71,7 +72,7 @@ function showBody(body: Uint8Array): { body: string; body_encoding: "utf8" | "ba
   return { body: btoa(s), body_encoding: "base64" };
 }
 
-function shown(m: PeekedMessage) {
+function shown(m: PeekedMessage): ShownMessage {
   const origin = originOf(m.meta);
   return {
     id: hexId(m.id),

@@ -1,6 +1,7 @@
 // Helpers of the tests of topic and channel settings (src/settings.ts) and their features.
 import { expect } from "vitest";
 import { http, post } from "../helpers/workers";
+import type { ShownMessage } from "../../src/peek";
 
 const q = encodeURIComponent;
 
@@ -27,15 +28,7 @@ export async function configureTopic(topic: string, changes: Record<string, unkn
   return JSON.parse(body) as Record<string, unknown>;
 }
 
-export interface Peeked {
-  id: string;
-  timestamp: number;
-  attempts: number;
-  body: string;
-  body_encoding: "utf8" | "base64";
-  deferred_until?: number;
-  origin?: { topic: string; channel: string; id: string; attempts: number; timestamp: number; reason: string; dead_at: number };
-}
+export type Peeked = ShownMessage;
 
 /** GET /channel/peek's messages. */
 export async function peek(topic: string, channel: string, n = 10): Promise<Peeked[]> {

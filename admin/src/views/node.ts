@@ -5,9 +5,9 @@ import * as api from "../api";
 import { BASE, channelPath, link, loadStats, topicPath, type Ctx, type View } from "../app";
 import { lineChart } from "../chart";
 import { commafy, fill, h, rate, since } from "../dom";
-import { channelKey, currentRate, gaugeSeries, rateSeries, topicKey, TOTAL } from "../history";
+import { currentRate, gaugeSeries, rateSeries, topicKey, TOTAL } from "../history";
 import { nodeName, nodePath } from "./nodes";
-import { statCards } from "./parts";
+import { channelCells, statCards } from "./parts";
 
 export function nodeView(ctx: Ctx, node: string): View {
   const cards = h("div", { class: "live" });
@@ -136,14 +136,7 @@ function topicTable(topics: api.TopicStats[]) {
               "tr",
               { class: "channel-row", "data-topic": t.topic_name, "data-channel": c.channel_name },
               h("td", { "data-label": "Channel", class: "name" }, link(channelPath(t.topic_name, c.channel_name), c.channel_name), " ", state(c.paused)),
-              num("Depth", "depth", c.depth),
-              num("In flight", "in-flight", c.in_flight_count),
-              num("Deferred", "deferred", c.deferred_count),
-              num("Requeued", "requeued", c.requeue_count),
-              num("Timed out", "timed-out", c.timeout_count),
-              num("Messages", "messages", c.message_count),
-              num("Clients", "clients", c.client_count),
-              h("td", { "data-label": "Rate", "data-field": "rate", class: "num" }, `${rate(currentRate(channelKey(t.topic_name, c.channel_name)))}/s`),
+              ...channelCells(t.topic_name, c, ["Clients", "clients"]),
             ),
           ),
       ]),

@@ -1,9 +1,27 @@
 // Pieces shared by the pages: a topic's or channel's actions, stat cards, latency table, the
 // form that creates a topic or channel.
-import type { Latency } from "../api";
+import type { ChannelStats, Latency } from "../api";
 import { runAction, type Counts, type Ctx } from "../app";
 import { mayAct, mayCreateTopics } from "../auth";
-import { h, nanos, quantileLabel } from "../dom";
+import { commafy, h, nanos, quantileLabel, rate } from "../dom";
+import { channelKey, currentRate } from "../history";
+
+/** A figure's cell in a table row: labelled for the phone layout, named for the tests. */
+export const numCell = (label: string, field: string, value: number) => h("td", { "data-label": label, "data-field": field, class: "num" }, commafy(value));
+
+/** A channel's figures as the cells of its row (the topic page's and the node page's tables). */
+export function channelCells(topic: string, c: ChannelStats, clients: [label: string, field: string]): HTMLElement[] {
+  return [
+    numCell("Depth", "depth", c.depth),
+    numCell("In flight", "in-flight", c.in_flight_count),
+    numCell("Deferred", "deferred", c.deferred_count),
+    numCell("Requeued", "requeued", c.requeue_count),
+    numCell("Timed out", "timed-out", c.timeout_count),
+    numCell("Messages", "messages", c.message_count),
+    numCell(clients[0], clients[1], c.client_count),
+    h("td", { "data-label": "Rate", "data-field": "rate", class: "num" }, `${rate(currentRate(channelKey(topic, c.channel_name)))}/s`),
+  ];
+}
 
 /**
  * Pause/unpause, empty and delete for a topic (no `channel`) or a channel. `counts` is read when

@@ -5,7 +5,7 @@ import { BASE, channelPath, link, loadStats, type Ctx, type View } from "../app"
 import { lineChart, PALETTE } from "../chart";
 import { commafy, fill, h, rate } from "../dom";
 import { channelKey, currentRate, gaugeSeries, rateSeries, topicKey } from "../history";
-import { actionButtons, createForm, latencyTable, statCards } from "./parts";
+import { actionButtons, channelCells, createForm, latencyTable, statCards } from "./parts";
 import { topicSettings } from "./settings";
 import * as api from "../api";
 import { mayAct } from "../auth";
@@ -144,14 +144,7 @@ function channelTable(ctx: Ctx, topic: string, channels: ChannelStats[], depthOf
           "tr",
           { "data-channel": c.channel_name },
           h("td", { "data-label": "Channel", class: "name" }, link(channelPath(topic, c.channel_name), c.channel_name)),
-          num("Depth", "depth", c.depth),
-          num("In flight", "in-flight", c.in_flight_count),
-          num("Deferred", "deferred", c.deferred_count),
-          num("Requeued", "requeued", c.requeue_count),
-          num("Timed out", "timed-out", c.timeout_count),
-          num("Messages", "messages", c.message_count),
-          num("Consumers", "consumers", c.client_count),
-          h("td", { "data-label": "Rate", "data-field": "rate", class: "num" }, `${rate(currentRate(channelKey(topic, c.channel_name)))}/s`),
+          ...channelCells(topic, c, ["Consumers", "consumers"]),
           h("td", { "data-label": "State", "data-field": "state" }, c.paused ? h("span", { class: "badge badge-paused" }, "paused") : h("span", { class: "badge badge-ok" }, "active")),
           h("td", { class: "row-actions" }, actionButtons(ctx, c.paused, () => ({ depth: depthOf(c.channel_name) }), topic, c.channel_name, true)),
         ),
