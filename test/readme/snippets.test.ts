@@ -11,6 +11,7 @@ import { root } from "./run";
 const RUN_BY: Record<string, string> = {
   "two-commands": "test/readme/two-commands.test.ts",
   curl: "test/readme/curl.test.ts",
+  features: "test/readme/features.test.ts",
   "ws-consumer": "test/readme/ws-consumer.test.ts",
   bridge: "test/readme/bridge.test.ts",
   nsqjs: "test/readme/bridge.test.ts",
