@@ -302,9 +302,9 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
    * and the keys to remember. Bodies are read only when something needs them (max_bytes, content
    * dedup, a repack).
    */
-  private async admit(group: Item[]) {
+  private async admit(group: Item[], bounded = true) {
     const now = Date.now();
-    const bounds = this.bounds.filter((b) => this.channels.has(b.channel));
+    const bounds = bounded ? this.bounds.filter((b) => this.channels.has(b.channel)) : [];
     const content = this.settingsNow.dedup_content;
     const needBodies = content || bounds.some((b) => b.maxBytes > 0);
     // (Not known since this object started: ask.)
@@ -395,7 +395,8 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
    */
   private async publishToChannel(channel: string, segments: Uint8Array[], options: PublishOptions): Promise<PublishAnswer> {
     if (!this.channels.has(channel)) throw new Error("CHANNEL_NOT_FOUND");
-    const { segments: kept, keys, duplicates } = await this.admitKeysOnly({ segments, options });
+    // (Keys only, no bounds: a redrive goes back to where it was accepted once.)
+    const { segments: kept, keys, duplicates } = await this.admit([{ segments, options }], false);
     if (kept.length > 0) {
       this.assign(kept);
       const topic = this.name!;
@@ -411,17 +412,6 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
     }
     this.recordAdmission(keys, duplicates, 0);
     return null;
-  }
-
-  /** Admission without bounds (a redrive goes back to where it was accepted once). */
-  private async admitKeysOnly(item: Item) {
-    const bounds = this.bounds;
-    this.bounds = [];
-    try {
-      return await this.admit([item]);
-    } finally {
-      this.bounds = bounds;
-    }
   }
 
   /** Stamps ids (in publish order) and the publish time into the segments, and counts them. */
