@@ -3,10 +3,9 @@
 import type { ChannelStats, ClientStats } from "../api";
 import { BASE, link, loadStats, topicPath, type Ctx, type View } from "../app";
 import { mayAct } from "../auth";
-import { lineChart } from "../chart";
 import { commafy, fill, h, rate, since } from "../dom";
-import { channelKey, currentRate, gaugeSeries, rateSeries } from "../history";
-import { actionButtons, latencyTable, statCards } from "./parts";
+import { channelKey, currentRate } from "../history";
+import { actionButtons, latencyTable, rateAndQueueCharts, statCards } from "./parts";
 import { peekPart } from "./peek";
 import { redrivePart } from "./redrive";
 import { channelSettings } from "./settings";
@@ -88,32 +87,7 @@ export function channelView(ctx: Ctx, topic: string, channel: string): View {
           ["Rate", `${rate(currentRate(key))}/s`, "messages into the channel per second", "rate"],
         ]),
       );
-      const width = ctx.chartWidth();
-      const half = width >= 720 ? (width - 16) / 2 : width;
-      fill(
-        charts,
-        lineChart({
-          title: "Rates",
-          unit: "/s",
-          format: rate,
-          width: half,
-          series: [
-            { name: "messages", points: rateSeries(key) },
-            { name: "requeued", points: rateSeries(key, "requeued") },
-            { name: "timed out", points: rateSeries(key, "timedOut") },
-          ],
-        }),
-        lineChart({
-          title: "Queue",
-          width: half,
-          format: commafy,
-          series: [
-            { name: "depth", points: gaugeSeries(key, "depth") },
-            { name: "in flight", points: gaugeSeries(key, "inFlight") },
-            { name: "deferred", points: gaugeSeries(key, "deferred") },
-          ],
-        }),
-      );
+      fill(charts, ...rateAndQueueCharts(ctx, key, ["Rates", "Queue"]));
       fill(latency, latencyTable(c.e2e_processing_latency));
       const clients = [...(c.clients ?? [])].sort((a, b) => a.connect_ts - b.connect_ts || a.client_id.localeCompare(b.client_id));
       fill(consumers, clients.length === 0 ? h("div", { class: "empty-state" }, "No consumers connected.") : clientTable(clients));

@@ -3,11 +3,10 @@
 // whole service; its charts are the sums over every channel.
 import * as api from "../api";
 import { BASE, channelPath, link, loadStats, topicPath, type Ctx, type View } from "../app";
-import { lineChart } from "../chart";
 import { commafy, fill, h, rate, since } from "../dom";
-import { currentRate, gaugeSeries, rateSeries, topicKey, TOTAL } from "../history";
+import { currentRate, topicKey, TOTAL } from "../history";
 import { nodeName, nodePath } from "./nodes";
-import { channelCells, statCards } from "./parts";
+import { channelCells, rateAndQueueCharts, statCards } from "./parts";
 
 export function nodeView(ctx: Ctx, node: string): View {
   const cards = h("div", { class: "live" });
@@ -68,32 +67,7 @@ export function nodeView(ctx: Ctx, node: string): View {
 }
 
 function drawCharts(ctx: Ctx, charts: HTMLElement) {
-  const width = ctx.chartWidth();
-  const half = width >= 720 ? (width - 16) / 2 : width;
-  fill(
-    charts,
-    lineChart({
-      title: "Rates, all channels",
-      unit: "/s",
-      format: rate,
-      width: half,
-      series: [
-        { name: "messages", points: rateSeries(TOTAL) },
-        { name: "requeued", points: rateSeries(TOTAL, "requeued") },
-        { name: "timed out", points: rateSeries(TOTAL, "timedOut") },
-      ],
-    }),
-    lineChart({
-      title: "Queues, all topics and channels",
-      width: half,
-      format: commafy,
-      series: [
-        { name: "depth", points: gaugeSeries(TOTAL, "depth") },
-        { name: "in flight", points: gaugeSeries(TOTAL, "inFlight") },
-        { name: "deferred", points: gaugeSeries(TOTAL, "deferred") },
-      ],
-    }),
-  );
+  fill(charts, ...rateAndQueueCharts(ctx, TOTAL, ["Rates, all channels", "Queues, all topics and channels"]));
 }
 
 /** One table, as nsqadmin's: each topic's row, then a row for each of its channels. */

@@ -4,7 +4,37 @@ import type { ChannelStats, Latency } from "../api";
 import { runAction, type Counts, type Ctx } from "../app";
 import { mayAct, mayCreateTopics } from "../auth";
 import { commafy, h, nanos, quantileLabel, rate } from "../dom";
-import { channelKey, currentRate } from "../history";
+import { lineChart } from "../chart";
+import { channelKey, currentRate, gaugeSeries, rateSeries } from "../history";
+
+/** A history key's two charts, side by side when there is room: its rates and its queue. */
+export function rateAndQueueCharts(ctx: Ctx, key: string, titles: [rates: string, queue: string]): HTMLElement[] {
+  const width = ctx.chartWidth();
+  const half = width >= 720 ? (width - 16) / 2 : width;
+  return [
+    lineChart({
+      title: titles[0],
+      unit: "/s",
+      format: rate,
+      width: half,
+      series: [
+        { name: "messages", points: rateSeries(key) },
+        { name: "requeued", points: rateSeries(key, "requeued") },
+        { name: "timed out", points: rateSeries(key, "timedOut") },
+      ],
+    }),
+    lineChart({
+      title: titles[1],
+      width: half,
+      format: commafy,
+      series: [
+        { name: "depth", points: gaugeSeries(key, "depth") },
+        { name: "in flight", points: gaugeSeries(key, "inFlight") },
+        { name: "deferred", points: gaugeSeries(key, "deferred") },
+      ],
+    }),
+  ];
+}
 
 /** A figure's cell in a table row: labelled for the phone layout, named for the tests. */
 export const numCell = (label: string, field: string, value: number) => h("td", { "data-label": label, "data-field": field, class: "num" }, commafy(value));
