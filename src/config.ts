@@ -1,6 +1,7 @@
 // Limits and timeouts, from wrangler.toml [vars], with nsqd's names and defaults; and auth's
 // vars and secrets (src/auth/settings.ts).
 import { AUTH_VAR_NAMES, parseAuthSettings, type AuthSettings } from "./auth/settings";
+import { parseDuration as parseGoDuration } from "./settings";
 
 export interface Env {
   // Typed by the objects' RPC interfaces (src/objects.ts), not their classes: src/ does not import durable-objects/.
@@ -54,13 +55,12 @@ export interface Config {
   auth: AuthSettings;
 }
 
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** Parses a Go-style duration ("250ms", "60s", "15m", "1h") or a plain number of milliseconds. */
+/** Parses a Go duration ("250ms", "60s", "15m", "1h30m": src/settings.ts reads them) or a plain number of milliseconds. */
 export function parseDuration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!m) throw new Error(`invalid duration ${JSON.stringify(text)}`);
-  return Math.round(Number(m[1]) * UNITS[m[2] ?? "ms"]);
+  const t = text.trim();
+  const ms = /^\d+(?:\.\d+)?$/.test(t) ? Math.round(Number(t)) : parseGoDuration(t);
+  if (ms === null) throw new Error(`invalid duration ${JSON.stringify(text)}`);
+  return ms;
 }
 
 /**

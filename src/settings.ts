@@ -109,41 +109,36 @@ function changesOf(body: string): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
-/** `current` with the changes of a config request's body applied; throws SettingsError. */
-export function applyChannelChanges(topic: string, current: ChannelSettings, body: string): ChannelSettings {
-  const next: ChannelSettings = { ...current };
+/** Each key's parser: the value given (not null), or SettingsError with the key's code. */
+type Parsers<S> = { [K in keyof S]: (v: unknown) => S[K] };
+
+/** `current` with the changes of a config request's body applied (null: the default); throws SettingsError. */
+function applyChanges<S extends object>(defaults: S, parsers: Parsers<S>, current: S, body: string): S {
+  const next = { ...current };
   for (const [key, v] of Object.entries(changesOf(body))) {
-    if (!(key in CHANNEL_DEFAULTS)) throw new SettingsError("INVALID_SETTING");
-    if (v === null) {
-      (next as unknown as Record<string, unknown>)[key] = CHANNEL_DEFAULTS[key as keyof ChannelSettings];
-      continue;
-    }
-    switch (key as keyof ChannelSettings) {
-      case "max_attempts":
-        next.max_attempts = count(v, "INVALID_MAX_ATTEMPTS", MAX_ATTEMPTS);
-        break;
-      case "dead_letter_topic":
-        if (typeof v !== "string" || (v !== "" && (!isValidName(v) || v === topic))) throw new SettingsError("INVALID_DEAD_LETTER_TOPIC");
-        next.dead_letter_topic = v;
-        break;
-      case "msg_ttl":
-        next.msg_ttl = duration(v, "INVALID_MSG_TTL");
-        break;
-      case "max_depth":
-        next.max_depth = count(v, "INVALID_MAX_DEPTH");
-        break;
-      case "max_bytes":
-        next.max_bytes = count(v, "INVALID_MAX_BYTES");
-        break;
-      case "overflow":
-        if (v !== "reject" && v !== "drop_oldest") throw new SettingsError("INVALID_OVERFLOW");
-        next.overflow = v;
-        break;
-      case "retention":
-        next.retention = duration(v, "INVALID_RETENTION");
-        break;
-    }
+    if (!Object.hasOwn(defaults, key)) throw new SettingsError("INVALID_SETTING");
+    const k = key as keyof S;
+    next[k] = v === null ? defaults[k] : parsers[k](v);
   }
+  return next;
+}
+
+export function applyChannelChanges(topic: string, current: ChannelSettings, body: string): ChannelSettings {
+  const next = applyChanges(CHANNEL_DEFAULTS, {
+    max_attempts: (v) => count(v, "INVALID_MAX_ATTEMPTS", MAX_ATTEMPTS),
+    dead_letter_topic: (v) => {
+      if (typeof v !== "string" || (v !== "" && (!isValidName(v) || v === topic))) throw new SettingsError("INVALID_DEAD_LETTER_TOPIC");
+      return v;
+    },
+    msg_ttl: (v) => duration(v, "INVALID_MSG_TTL"),
+    max_depth: (v) => count(v, "INVALID_MAX_DEPTH"),
+    max_bytes: (v) => count(v, "INVALID_MAX_BYTES"),
+    overflow: (v) => {
+      if (v !== "reject" && v !== "drop_oldest") throw new SettingsError("INVALID_OVERFLOW");
+      return v;
+    },
+    retention: (v) => duration(v, "INVALID_RETENTION"),
+  }, current, body);
   // A limit on attempts needs somewhere to send what reaches it.
   if (next.max_attempts > 0 && next.dead_letter_topic === "" && !isValidName(`${topic}.dead`)) {
     throw new SettingsError("INVALID_DEAD_LETTER_TOPIC");
@@ -152,27 +147,14 @@ export function applyChannelChanges(topic: string, current: ChannelSettings, bod
 }
 
 export function applyTopicChanges(current: TopicSettings, body: string): TopicSettings {
-  const next: TopicSettings = { ...current };
-  for (const [key, v] of Object.entries(changesOf(body))) {
-    if (!(key in TOPIC_DEFAULTS)) throw new SettingsError("INVALID_SETTING");
-    if (v === null) {
-      (next as unknown as Record<string, unknown>)[key] = TOPIC_DEFAULTS[key as keyof TopicSettings];
-      continue;
-    }
-    switch (key as keyof TopicSettings) {
-      case "msg_ttl":
-        next.msg_ttl = duration(v, "INVALID_MSG_TTL");
-        break;
-      case "dedup_window":
-        next.dedup_window = duration(v, "INVALID_DEDUP_WINDOW", MAX_DEDUP_WINDOW_MS);
-        break;
-      case "dedup_content":
-        if (typeof v !== "boolean") throw new SettingsError("INVALID_DEDUP_CONTENT");
-        next.dedup_content = v;
-        break;
-    }
-  }
-  return next;
+  return applyChanges(TOPIC_DEFAULTS, {
+    msg_ttl: (v) => duration(v, "INVALID_MSG_TTL"),
+    dedup_window: (v) => duration(v, "INVALID_DEDUP_WINDOW", MAX_DEDUP_WINDOW_MS),
+    dedup_content: (v) => {
+      if (typeof v !== "boolean") throw new SettingsError("INVALID_DEDUP_CONTENT");
+      return v;
+    },
+  }, current, body);
 }
 
 /** The topic a channel's dead messages go to ("" when it has none). */

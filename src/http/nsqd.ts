@@ -115,8 +115,8 @@ async function readBody(c: C, max: number): Promise<Uint8Array | null> {
 }
 
 /** The object names of a topic's shards, draining ones included (just the topic's own when unsharded). */
-export async function shardNames(c: C, topic: string): Promise<string[]> {
-  const n = await shardsOf(c.env, topic, true);
+export async function shardNames(env: Env, topic: string): Promise<string[]> {
+  const n = await shardsOf(env, topic, true);
   return Array.from({ length: n }, (_, i) => shardName(topic, i));
 }
 
@@ -293,7 +293,7 @@ function topicAdmin(action: "delete" | "empty" | "pause" | "unpause") {
     // nsqd validates the name for empty only; delete and pause just find no such topic.
     if (action === "empty" && !isValidName(topic)) throw new HttpError(400, "INVALID_TOPIC");
     // Every shard; shard 0's answer is the topic's (it is deleted last: it holds the count).
-    const [first, ...rest] = isValidName(topic) ? await shardNames(c, topic) : [topic];
+    const [first, ...rest] = isValidName(topic) ? await shardNames(c.env, topic) : [topic];
     const apply = (name: string) => {
       const stub = topicStub(c.env, name);
       return action === "delete" ? stub.delete() : action === "empty" ? stub.empty() : stub.setPaused(action === "pause");
@@ -319,11 +319,18 @@ export async function topicChannelArgs(c: C): Promise<[string, string]> {
   return [topic, channel];
 }
 
+/** topicChannelArgs, and the channel must exist (404 CHANNEL_NOT_FOUND). */
+export async function channelArgs(c: C): Promise<[string, string]> {
+  const [topic, channel] = await topicChannelArgs(c);
+  if (!(await topicStub(c.env, topic).hasChannel(channel))) throw new HttpError(404, "CHANNEL_NOT_FOUND");
+  return [topic, channel];
+}
+
 function channelAdmin(action: "create" | "delete" | "empty" | "pause" | "unpause") {
   return async (c: C) => {
     const [topic, channel] = await topicChannelArgs(c);
     // On every shard; shard 0's answer is the channel's.
-    const shards = await shardNames(c, topic);
+    const shards = await shardNames(c.env, topic);
     if (action === "create") {
       await Promise.all(shards.map((s) => topicStub(c.env, s).createChannel(s, channel)));
       return nsqEmpty();
@@ -353,10 +360,10 @@ const STATS_FAN_OUT = 32;
  * counts still in: what /stats and /metrics answer from. `topics`: those to ask about.
  */
 export async function gatherTopics(env: Env, topics: string[], channelFilter: string | undefined, includeClients: boolean): Promise<TopicStats[]> {
-  const latency = latencyFrom(config(env).e2ePercentiles);
+  const percentiles = config(env).e2ePercentiles;
+  const latency = (hs: (number[][] | undefined)[]) => latencyOf(mergeHistograms(hs), percentiles);
   const one = async (t: string): Promise<TopicStats | null> => {
-    const n = await shardsOf(env, t, true);
-    const shards = Array.from({ length: n }, (_, i) => shardName(t, i));
+    const shards = await shardNames(env, t);
     // (RPC results are typed as the value & Disposable: hold them as plain values.)
     const each: (TopicStats | null)[] = await Promise.all(shards.map((s) => topicStub(env, s).stats(channelFilter, includeClients)));
     if (each.length === 1 || each[0] === null) return each[0] ?? null;
@@ -413,10 +420,6 @@ function withoutInternals(t: TopicStats, includeRequests: boolean): TopicStats {
   if (shards) out.shards = shards.map((s) => withoutInternals(s, includeRequests));
   return out;
 }
-
-/** A merged histogram's latency, as configured. */
-export const latencyFrom = (percentiles: number[]) => (hs: (number[][] | undefined)[]) =>
-  percentiles.length === 0 ? { count: 0, percentiles: null } : latencyOf(mergeHistograms(hs), percentiles);
 
 /** Go runtime memory figures have no equivalent inside a Worker; the keys stay for tools. */
 const MEMORY = {

@@ -12,9 +12,9 @@ import { hexId } from "../message";
 import type { PeekedMessage, RedriveState } from "../objects";
 import { originOf } from "../channel/dead-letters";
 import type { ShownMessage } from "../peek";
-import { channelStub, topicStub } from "../stubs";
+import { channelStub } from "../stubs";
 import { HttpError, nsqJson, query } from "./respond";
-import { shardNames, topicChannelArgs, type RouteFn } from "./nsqd";
+import { channelArgs, shardNames, type RouteFn } from "./nsqd";
 
 type C = Context<{ Bindings: Env }>;
 
@@ -40,14 +40,8 @@ export function seekTime(v: string | undefined): number | null {
 async function seek(c: C) {
   const [topic, channel] = await channelArgs(c);
   const t = seekTime(query(c).get("ts"));
-  const ready = await Promise.all((await shardNames(c, topic)).map((s) => channelStub(c.env, s, channel).seek(t)));
+  const ready = await Promise.all((await shardNames(c.env, topic)).map((s) => channelStub(c.env, s, channel).seek(t)));
   return nsqJson({ ready: ready.reduce((n, r) => n + Math.max(0, r), 0) });
-}
-
-async function channelArgs(c: C): Promise<[string, string]> {
-  const [topic, channel] = await topicChannelArgs(c);
-  if (!(await topicStub(c.env, topic).hasChannel(channel))) throw new HttpError(404, "CHANNEL_NOT_FOUND");
-  return [topic, channel];
 }
 
 function intParam(v: string | undefined, fallback: number, max: number, code: string): number {
@@ -89,7 +83,7 @@ async function peek(c: C) {
   const n = intParam(query(c).get("n"), PEEK_DEFAULT, PEEK_MAX, "INVALID_N");
   const out: PeekedMessage[] = [];
   // Shard by shard, until n (a sharded channel's order is per shard, as its deliveries are).
-  for (const shard of await shardNames(c, topic)) {
+  for (const shard of await shardNames(c.env, topic)) {
     if (out.length >= n) break;
     out.push(...(await channelStub(c.env, shard, channel).peek(n - out.length)));
   }
@@ -103,7 +97,7 @@ async function redrive(c: C) {
   const to = q.get("to") ?? "channel";
   if (to !== "channel" && to !== "topic") throw new HttpError(400, "INVALID_TO");
   const states: (RedriveState | null)[] = await Promise.all(
-    (await shardNames(c, topic)).map((s) => channelStub(c.env, s, channel).redrive(rate, to)),
+    (await shardNames(c.env, topic)).map((s) => channelStub(c.env, s, channel).redrive(rate, to)),
   );
   const running = states.filter((s) => s !== null) as RedriveState[];
   return nsqJson({

@@ -10,7 +10,7 @@ import type { Env } from "../config";
 import { applyChannelChanges, applyTopicChanges, SettingsError, showChannelSettings, showTopicSettings } from "../settings";
 import { channelStub, topicStub } from "../stubs";
 import { HttpError, nsqJson, query } from "./respond";
-import { shardNames, topicChannelArgs, topicParam, type RouteFn } from "./nsqd";
+import { channelArgs, shardNames, topicParam, type RouteFn } from "./nsqd";
 
 type C = Context<{ Bindings: Env }>;
 
@@ -49,18 +49,17 @@ async function topicConfig(c: C) {
   if (c.req.method === "GET") return nsqJson(showTopicSettings(current));
   const text = await body(c);
   const next = validated(() => applyTopicChanges(current, text));
-  await Promise.all((await shardNames(c, topic)).map((s) => topicStub(c.env, s).configure(next)));
+  await Promise.all((await shardNames(c.env, topic)).map((s) => topicStub(c.env, s).configure(next)));
   return nsqJson(showTopicSettings(next));
 }
 
 async function channelConfig(c: C) {
-  const [topic, channel] = await topicChannelArgs(c);
-  if (!(await topicStub(c.env, topic).hasChannel(channel))) throw new HttpError(404, "CHANNEL_NOT_FOUND");
+  const [topic, channel] = await channelArgs(c);
   const current = await channelStub(c.env, topic, channel).settings();
   if (current === null) throw new HttpError(404, "CHANNEL_NOT_FOUND");
   if (c.req.method === "GET") return nsqJson(showChannelSettings(topic, current));
   const text = await body(c);
   const next = validated(() => applyChannelChanges(topic, current, text));
-  await Promise.all((await shardNames(c, topic)).map((s) => topicStub(c.env, s).configureChannel(channel, next)));
+  await Promise.all((await shardNames(c.env, topic)).map((s) => topicStub(c.env, s).configureChannel(channel, next)));
   return nsqJson(showChannelSettings(topic, next));
 }
