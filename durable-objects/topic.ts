@@ -273,27 +273,27 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
   /** One group of publishes: counted, given ids, and made durable together. */
   private async commit(group: Item[]): Promise<PublishAnswer[] | void> {
     if (!this.recovered) await this.recoverCounts();
-    if (!this.admitting(group)) {
-      const segments = group.length === 1 ? group[0]!.segments : group.flatMap((g) => g.segments);
-      this.assign(segments);
-      await this.deliver(segments);
-      this.reported = this.counts();
-      return;
-    }
-    const { segments, answers, keys, duplicates, rejected } = await this.admit(group);
+    const admitted = this.admitting(group) ? await this.admit(group) : null;
+    const segments = admitted?.segments ?? (group.length === 1 ? group[0]!.segments : group.flatMap((g) => g.segments));
     if (segments.length > 0) {
       this.assign(segments);
       await this.deliver(segments);
       this.reported = this.counts();
     }
-    this.recordAdmission(keys, duplicates, rejected);
-    return answers;
+    if (!admitted) return;
+    this.recordAdmission(admitted.keys, admitted.duplicates, admitted.rejected);
+    return admitted.answers;
   }
 
-  /** Whether a group needs admission: a bounded channel, a key, or content dedup. */
+  /** Whether a group needs admission: a bounded channel, or dedup (a key, or content) under a window. */
   private admitting(group: Item[]): boolean {
-    if (this.bounds.length > 0 || (this.settingsNow.dedup_content && this.settingsNow.dedup_window > 0)) return true;
-    return group.some((g) => hasKeys(g.options?.units));
+    if (this.bounds.length > 0) return true;
+    return group.some((g) => this.dedupWindow(g) > 0 && (this.settingsNow.dedup_content || hasKeys(g.options?.units)));
+  }
+
+  /** How long a publish's key counts: the topic's window, at least a day for a system publish (dead letters, redrives). */
+  private dedupWindow(item: Item): number {
+    return item.options?.system ? Math.max(SYSTEM_KEY_WINDOW_MS, this.settingsNow.dedup_window) : this.settingsNow.dedup_window;
   }
 
   /**
@@ -305,12 +305,12 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
   private async admit(group: Item[], bounded = true) {
     const now = Date.now();
     const bounds = bounded ? this.bounds.filter((b) => this.channels.has(b.channel)) : [];
-    const content = this.settingsNow.dedup_content;
+    const content = this.settingsNow.dedup_content && this.settingsNow.dedup_window > 0;
     const needBodies = content || bounds.some((b) => b.maxBytes > 0);
     // (Not known since this object started: ask.)
     for (const b of bounds) if (!this.held.has(b.channel)) this.held.set(b.channel, await channelStub(this.env, this.name!, b.channel).held());
     // The common case under a bound on depth: no key, and the whole group fits.
-    if (!needBodies && !(this.settingsNow.dedup_window > 0 && group.some((g) => hasKeys(g.options?.units)))) {
+    if (!needBodies && !group.some((g) => this.dedupWindow(g) > 0 && hasKeys(g.options?.units))) {
       let n = 0;
       for (const g of group) for (const s of g.segments) n += segmentCount(s);
       const fits = bounds.every((b) => b.maxDepth === 0 || this.held.get(b.channel)!.count + this.backlogCount + n <= b.maxDepth);
@@ -322,13 +322,13 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
     const given = group.map((item) => (item.options?.units ? unpackUnits(item.options.units) : [{ n: item.segments.reduce((n, s) => n + segmentCount(s), 0) }]));
     const sizes = given.map((units) => units.map((u) => u.n));
     for (const [i, item] of group.entries()) {
-      const window = item.options?.system ? Math.max(SYSTEM_KEY_WINDOW_MS, this.settingsNow.dedup_window) : this.settingsNow.dedup_window;
+      const window = this.dedupWindow(item);
       let at = 0;
       for (const [index, n] of sizes[i]!.entries()) {
         const bodies = messages[i]?.bodies.slice(at, at + n) ?? [];
         at += n;
         let key = window > 0 ? given[i]![index]!.key : undefined;
-        if (key === undefined && window > 0 && content) key = await this.contentKey(bodies);
+        if (key === undefined && content) key = await this.contentKey(bodies);
         if (key !== undefined) windows.set(key, window);
         units.push({ n, bytes: bodies.reduce((sum, b) => sum + b.length, 0), key });
       }
@@ -679,7 +679,7 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
       message_count: this.reported.count,
       message_bytes: this.reported.bytes,
       paused: this.paused,
-      e2e_processing_latency: histogram ? latencyOf(histogram, percentiles) : { count: 0, percentiles: null },
+      e2e_processing_latency: latencyOf(histogram ?? [], percentiles),
       ...(histogram ? { e2e_histogram: histogram } : {}),
       requests: this.requests,
       duplicate_count: this.duplicateCount,
