@@ -240,32 +240,38 @@ export class ChannelObject extends DurableObject<Env> implements ChannelRpc {
       const started = Date.now();
       const borrowed = this.queue.borrow(Math.min(state.rate, REDRIVE_BATCH));
       if (borrowed.msgs.length === 0) break;
-      const back = borrowed.msgs.filter((m) => originOf(m.meta) !== null);
-      const stay = borrowed.msgs.filter((m) => originOf(m.meta) === null);
+      // Each message's origin, read once; those without one stay.
+      const back: { m: (typeof borrowed.msgs)[number]; o: Origin }[] = [];
+      const stay: typeof borrowed.msgs = [];
+      for (const m of borrowed.msgs) {
+        const o = originOf(m.meta);
+        if (o) back.push({ m, o });
+        else stay.push(m);
+      }
       if (stay.length > 0) this.queue.returned({ msgs: stay, epoch: borrowed.epoch }, false);
       if (back.length === 0) {
         state.error = "only messages without an origin are left";
         break;
       }
-      const groups = new Map<string, { o: Origin; msgs: typeof back }>();
-      for (const m of back) {
-        const o = originOf(m.meta)!;
-        const key = state.to === "channel" ? `${o.topic}/${o.channel}` : o.topic;
-        const g = groups.get(key) ?? { o, msgs: [] };
-        g.msgs.push(m);
-        groups.set(key, g);
+      const groups = new Map<string, typeof back>();
+      for (const b of back) {
+        const key = state.to === "channel" ? `${b.o.topic}/${b.o.channel}` : b.o.topic;
+        const g = groups.get(key);
+        if (g) g.push(b);
+        else groups.set(key, [b]);
       }
       try {
-        for (const { o, msgs } of groups.values()) {
-          const zeros = msgs.map(() => 0);
-          const segments = packSegments({ ids: zeros, ts: zeros, bodies: msgs.map((m) => m.body) });
-          const options = { units: packUnits(msgs.map((m) => ({ n: 1, key: redriveKey(o, m.id) }))), system: true, ...(state.to === "channel" ? { channel: o.channel } : {}) };
+        for (const g of groups.values()) {
+          const o = g[0]!.o;
+          const zeros = g.map(() => 0);
+          const segments = packSegments({ ids: zeros, ts: zeros, bodies: g.map((b) => b.m.body) });
+          const options = { units: packUnits(g.map((b) => ({ n: 1, key: redriveKey(b.o, b.m.id) }))), system: true, ...(state.to === "channel" ? { channel: o.channel } : {}) };
           await onShard(this.env, o.topic, undefined, (shard) => topicStub(this.env, shard).publish(shard, segments, options));
         }
-        this.queue.returned({ msgs: back, epoch: borrowed.epoch }, true);
+        this.queue.returned({ msgs: back.map((b) => b.m), epoch: borrowed.epoch }, true);
         state.moved += back.length;
       } catch (e) {
-        this.queue.returned({ msgs: back, epoch: borrowed.epoch }, false);
+        this.queue.returned({ msgs: back.map((b) => b.m), epoch: borrowed.epoch }, false);
         state.error = String(e);
         break;
       }
