@@ -423,8 +423,8 @@ async function fanout(svc: Service, channels: number, secs: number) {
  * in one /mpub: the time until every channel has delivered every message. Its cost per channel
  * per published batch is what a fan-out to many small consumers pays.
  */
-async function manyChannels(svc: Service, channels: number, msgs: number) {
-  const topic = "bench-many";
+async function manyChannels(svc: Service, channels: number, msgs: number, named: boolean) {
+  const topic = named ? "bench-many-named" : "bench-many";
   await post(svc, `/topic/create?topic=${topic}`, "");
   for (let i = 0; i < channels; i += 50) {
     await Promise.all(Array.from({ length: Math.min(50, channels - i) }, (_, k) => post(svc, `/channel/create?topic=${topic}&channel=c${i + k}`, "")));
@@ -438,7 +438,9 @@ async function manyChannels(svc: Service, channels: number, msgs: number) {
         Array.from({ length: Math.min(50, channels - i) }, async (_, k) => {
           let ok!: () => void;
           const ready = new Promise<void>((r) => (ok = r));
-          const conn: Conn = await Conn.open(svc.dial, {
+          // Named: the channel in the URL, as the client library's consumers connect.
+          const address = named ? `${svc.dial}?topic=${topic}&channel=c${i + k}` : svc.dial;
+          const conn: Conn = await Conn.open(address, {
             response: () => ok(),
             message: (data) => {
               delivered++;
@@ -665,12 +667,14 @@ if (wanted("fanout")) {
 if (wanted("many")) {
   await withService(async (svc) => {
     const channels = Number(opt["many-channels"]);
-    const m = await manyChannels(svc, channels, 100);
-    results.many_channels = m;
-    rows.push([
-      `8. ${fmt(channels)} channels × 1 consumer (RDY 1), 100 msgs in one /mpub`,
-      `${fmt(m.delivered)} deliveries in ${m.secs} s = ${fmt(m.rate)}/s (${fmt(m.us_per_channel_batch)} µs per channel per batch)`,
-    ]);
+    for (const named of [false, true]) {
+      const m = await manyChannels(svc, channels, 100, named);
+      results[named ? "many_channels_named" : "many_channels"] = m;
+      rows.push([
+        `8. ${fmt(channels)} channels × 1 consumer (RDY 1), 100 msgs in one /mpub${named ? ", /ws?topic&channel" : ", /ws"}`,
+        `${fmt(m.delivered)} deliveries in ${m.secs} s = ${fmt(m.rate)}/s (${fmt(m.us_per_channel_batch)} µs per channel per batch)`,
+      ]);
+    }
   });
 }
 if (wanted("shards")) {

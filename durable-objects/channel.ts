@@ -19,6 +19,9 @@ import { deadKey, originMeta, originOf, redriveKey, type Origin } from "../src/c
 import type { Consumer, ConsumerState } from "../src/channel/consumer";
 import type { NotTaken } from "../src/channel/in-flight";
 import { LinkInbox } from "../src/channel/link-inbox";
+import { channelSessionOf, type ChannelSession } from "../src/v2/channel-session";
+import { localLink } from "../src/v2/local-link";
+import { V2Session } from "../src/v2/session";
 import type { ChannelHost } from "../src/channel/host";
 import { ChannelQueue } from "../src/channel/queue";
 import { SqlChannelStore } from "../src/channel/store";
@@ -286,6 +289,8 @@ export class ChannelObject extends DurableObject<Env> implements ChannelRpc {
   /** A V2 session subscribes: the Worker opens a WebSocket here that carries its channel commands. */
   override async fetch(request: Request): Promise<Response> {
     if (request.headers.get("Upgrade") !== "websocket") return new Response("expected a WebSocket", { status: 426 });
+    const session = channelSessionOf(request);
+    if (session) return this.serveSession(session);
     if (this.queue.topic === null) return new Response("CHANNEL_NOT_FOUND", { status: 404 });
     let info: ClientInfo;
     try {
@@ -303,11 +308,40 @@ export class ChannelObject extends DurableObject<Env> implements ChannelRpc {
   }
 
   /**
+   * A client that named this channel in its /ws URL (src/v2/channel-session.ts): its V2 session
+   * runs here, and its SUB of this channel is linked inside the object (src/v2/local-link.ts).
+   */
+  private serveSession(s: ChannelSession): Response {
+    const pair = new WebSocketPair();
+    const ws = pair[1];
+    ws.accept();
+    ws.addEventListener("message", () => void this.requests++);
+    const local = { topic: s.topic, channel: s.channel, join: (info: ClientInfo) => this.joinLocal(info) };
+    new V2Session(ws, this.env, config(this.env), s.remoteAddress, s.upgradeAuth, local);
+    return new Response(null, { status: 101, webSocket: pair[0] });
+  }
+
+  /** A session of this object subscribes: its link, or null if the channel is gone (SUB retries). */
+  private joinLocal(info: ClientInfo): WebSocket | null {
+    if (this.queue.topic === null) return null;
+    const [sessionEnd, channelEnd] = localLink({
+      message: (end, data) => this.onLinkMessage(end, data),
+      close: (end, code, reason) => this.webSocketClose(end, code, reason),
+    });
+    this.addLink(link(channelEnd, { info, rdy: 0, closing: false }, new LinkInbox()));
+    return sessionEnd;
+  }
+
+  override webSocketMessage(ws: WebSocket, data: ArrayBuffer | string) {
+    this.requests++;
+    this.onLinkMessage(ws, data);
+  }
+
+  /**
    * Channel commands from a session, already validated there: RDY, FIN, REQ, TOUCH, CLS, as
    * the binary records of src/protocol/link.ts after a 4-byte sequence number, run in order.
    */
-  override webSocketMessage(ws: WebSocket, data: ArrayBuffer | string) {
-    this.requests++;
+  private onLinkMessage(ws: WebSocket, data: ArrayBuffer | string) {
     const c = this.links.get(ws);
     if (!c || typeof data === "string" || data.byteLength < 4) return;
     try {

@@ -12,6 +12,9 @@ import { metricsRoutes } from "./http/metrics";
 import { configRoutes } from "./http/config-opts";
 import { adminRoutes } from "./http/admin";
 import { V2Session } from "./v2/session";
+import { channelSessionRequest } from "./v2/channel-session";
+import { channelStub } from "./stubs";
+import { isValidName } from "./protocol/names";
 import { remoteAddress } from "./protocol/remote-address";
 import { guard, identityRoute, sessionAuth, type Access } from "./http/auth";
 
@@ -61,11 +64,21 @@ route("GET", "/ws", "session", (c) => {
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
     return new Response("expected a WebSocket upgrade", { status: 426, headers: { Upgrade: "websocket" } });
   }
+  // The client's address as nsqd shows its TCP peer; see src/protocol/remote-address.ts for what is trusted.
+  const address = remoteAddress(c.req.raw);
+  // A consumer that names its channel is served by the channel's object (src/v2/channel-session.ts).
+  const topic = c.req.query("topic");
+  const channel = c.req.query("channel");
+  if (topic !== undefined || channel !== undefined) {
+    if (topic === undefined || !isValidName(topic)) return nsqError(400, "INVALID_TOPIC");
+    if (channel === undefined || !isValidName(channel)) return nsqError(400, "INVALID_CHANNEL");
+    const request = channelSessionRequest({ topic, channel, remoteAddress: address, upgradeAuth: sessionAuth(c) });
+    return channelStub(c.env, topic, channel).fetch(request);
+  }
   const pair = new WebSocketPair();
   const [client, server] = [pair[0], pair[1]];
   server.accept();
-  // The client's address as nsqd shows its TCP peer; see src/protocol/remote-address.ts for what is trusted.
-  new V2Session(server, c.env, config(c.env), remoteAddress(c.req.raw), sessionAuth(c));
+  new V2Session(server, c.env, config(c.env), address, sessionAuth(c));
   return new Response(null, { status: 101, webSocket: client });
 });
 

@@ -106,9 +106,12 @@ export class Connection {
     );
   }
 
-  /** Opens the WebSocket, sends the magic and IDENTIFY and reads the server's settings. */
-  static async open(url: string, opts: ConnectionOptions, events: ConnectionEvents): Promise<Connection> {
-    const socket = await openSocket(url, opts);
+  /**
+   * Opens the WebSocket, sends the magic and IDENTIFY and reads the server's settings. `url`
+   * names the connection; `socketUrl` is where it goes (a consumer's has its channel in it).
+   */
+  static async open(url: string, opts: ConnectionOptions, events: ConnectionEvents, socketUrl = url): Promise<Connection> {
+    const socket = await openSocket(socketUrl, opts);
     const heartbeatInterval = opts.heartbeatInterval ?? 30_000;
     const conn = new Connection(url, socket, events, heartbeatInterval);
     const clientId = opts.clientId ?? DEFAULT_CLIENT_ID;

@@ -14,7 +14,7 @@ import { BackoffController, type Outcome } from "./backoff.js";
 import { Connection } from "./connection.js";
 import { AuthError, ClosedError, NsqError, isConfigurationError } from "./errors.js";
 import { Emitter } from "./events.js";
-import { defaultFetch, lookupAll } from "./lookup.js";
+import { channelSocketUrl, defaultFetch, lookupAll } from "./lookup.js";
 import { consumerSettings, type ConsumerEvents, type ConsumerOptions, type ConsumerSettings, type ConsumerStats } from "./consumer-options.js";
 import { Inbox } from "./inbox.js";
 import { Message, type MessageDelegate } from "./message.js";
@@ -226,11 +226,16 @@ export class Consumer extends Emitter<ConsumerEvents> implements AsyncIterable<M
     this.connecting.add(url);
     let conn: Connection | null = null;
     try {
-      conn = await Connection.open(url, this.options, {
-        message: (c, raw) => this.onMessage(c, raw),
-        error: (_c, err) => this.emit("error", err),
-        close: (c, err) => this.onClose(c, err),
-      });
+      conn = await Connection.open(
+        url,
+        this.options,
+        {
+          message: (c, raw) => this.onMessage(c, raw),
+          error: (_c, err) => this.emit("error", err),
+          close: (c, err) => this.onClose(c, err),
+        },
+        channelSocketUrl(url, this.topic, this.channel),
+      );
       await conn.subscribe(this.topic, this.channel, this.options.dialTimeout ?? 5000);
     } catch (e) {
       this.connecting.delete(url);

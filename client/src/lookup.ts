@@ -28,6 +28,17 @@ export function lookupUrl(serviceUrl: string, topic: string): string {
   return `${b.secure ? "https" : "http"}://${b.host}${b.path}/lookup?topic=${encodeURIComponent(topic)}`;
 }
 
+/**
+ * A consumer's V2 endpoint: the channel it will SUB named in the URL, so that the service runs
+ * its session in the channel's own object (one event per delivery there instead of three).
+ */
+export function channelSocketUrl(socketUrl: string, topic: string, channel: string): string {
+  const u = new URL(socketUrl);
+  u.searchParams.set("topic", topic);
+  u.searchParams.set("channel", channel);
+  return u.href;
+}
+
 /** The V2 endpoint of a service URL: ws(s)://host/prefix/ws (a ws(s):// URL is taken as it is). */
 export function serviceSocketUrl(serviceUrl: string): string {
   if (/^wss?:/i.test(serviceUrl)) return serviceUrl;

@@ -35,6 +35,16 @@ const SHARD_CHECK_MS = 2000;
 /** Held in place of the commands after an overlong line: nsqd drops the connection there. */
 const OVERLONG = null;
 
+/**
+ * The channel whose object serves this session (a client that named it in its /ws URL): a SUB
+ * to it is linked inside the object (./local-link.ts); null when the channel is gone.
+ */
+export interface LocalChannel {
+  topic: string;
+  channel: string;
+  join(info: ClientInfo): WebSocket | null;
+}
+
 export class V2Session implements Client {
   state: State = "init";
   settings: Settings;
@@ -72,6 +82,7 @@ export class V2Session implements Client {
     readonly cfg: Config,
     private readonly remoteAddress: string,
     upgradeAuth: { state: AuthState; secret: string } | null = null,
+    private readonly local: LocalChannel | null = null,
   ) {
     this.auth = { enabled: cfg.auth.mode !== "off", state: upgradeAuth?.state ?? null, fromUpgrade: upgradeAuth !== null };
     this.secret = upgradeAuth?.secret ?? "";
@@ -332,6 +343,7 @@ export class V2Session implements Client {
     const { channel, info } = this.joined!;
     return joinWithRetry(async () => {
       await topicStub(this.env, shard).createChannel(shard, channel);
+      if (this.local?.topic === shard && this.local.channel === channel) return this.local.join(info);
       return (await channelStub(this.env, shard, channel).fetch(linkRequest(info))).webSocket;
     }, sleep);
   }

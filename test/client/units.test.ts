@@ -3,6 +3,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { NsqError, exponentialBackoff, lookupUrl, producerSocketUrl, serviceSocketUrl } from "@nsq-edge/client";
 import { BackoffController, reconnectDelay } from "../../client/src/backoff";
+import { channelSocketUrl } from "../../client/src/lookup";
 import { consumerSettings } from "../../client/src/consumer-options";
 import { Inbox } from "../../client/src/inbox";
 import { Message } from "../../client/src/message";
@@ -23,6 +24,11 @@ describe("URLs", () => {
     expect(producerSocketUrl("https://lookup.example", p("nsq.example", 8443))).toBe("wss://nsq.example:8443/ws");
     expect(producerSocketUrl("http://lookup.example/prefix", p("nsq.example", 80))).toBe("ws://nsq.example/prefix/ws");
     expect(producerSocketUrl("http://lookup.example", p("::1", 4151))).toBe("ws://[::1]:4151/ws");
+  });
+
+  it("a consumer's URL names its channel (the service then serves it from the channel's object)", () => {
+    expect(channelSocketUrl("wss://x.example/ws", "orders", "billing#ephemeral")).toBe("wss://x.example/ws?topic=orders&channel=billing%23ephemeral");
+    expect(channelSocketUrl("ws://h:8080/p/ws?x=1&topic=old", "t", "c")).toBe("ws://h:8080/p/ws?x=1&topic=t&channel=c");
   });
 });
 

@@ -164,6 +164,55 @@ describe("with an auth server", () => {
     expect(await c.error()).toBe('E_UNAUTHORIZED AUTH failed for PUB on "orders" ""');
     await c.closedByServer();
   });
+
+  describe("a session served by its channel's object (/ws?topic=&channel=)", () => {
+    const named = (topic: string, channel: string) => `?topic=${topic}&channel=${channel}`;
+
+    it("the upgrade's Bearer is checked once, by the Worker, and counts as AUTH there", async () => {
+      answer = grant(3600, ["subscribe"], "^named$");
+      const c = await svc.connect({ Authorization: "Bearer named-bearer" }, named("named", "ch"));
+      expect(asked.length).toBe(1);
+      c.send(cmd.MAGIC_V2, cmd.identify({ feature_negotiation: true }), cmd.sub("named", "ch"));
+      expect(JSON.parse(await c.response()).auth_required).toBe(false);
+      expect(await c.response()).toBe("OK");
+      // The identity is the Worker's answer carried over: it allows subscribe only.
+      c.send(cmd.pub("named", "x"));
+      expect(await c.error()).toBe('E_UNAUTHORIZED AUTH failed for PUB on "named" ""');
+      await c.closedByServer();
+      expect(asked.length).toBe(1);
+      // An unknown secret is refused before the upgrade, as on /ws.
+      answer = { status: 200, body: JSON.stringify({ ttl: 60, authorizations: [] }) };
+      await expect(svc.connect({ Authorization: "Bearer nope" }, named("named", "ch"))).rejects.toThrow(/401/);
+    });
+
+    it("without a Bearer: AUTH first, asked from the channel's object; a channel not granted is refused; expiry asks again", async () => {
+      answer = grant(1, ["subscribe", "publish"], "^named2$");
+      const c = await svc.connect({}, named("named2", "ch"));
+      c.send(cmd.MAGIC_V2, cmd.sub("named2", "ch"));
+      expect(await c.error()).toBe("E_AUTH_FIRST AUTH required before SUB");
+      await c.closedByServer();
+      const d = await svc.connect({}, named("named2", "ch"));
+      d.send(cmd.MAGIC_V2, cmd.auth("named-v2"), cmd.sub("named2", "ch"), cmd.rdy(1));
+      expect(JSON.parse(await d.response()).identity).toBe("billing");
+      expect(await d.response()).toBe("OK");
+      expect(Object.fromEntries(asked.at(-1)!)).toEqual({ remote_ip: "127.0.0.1", tls: "false", secret: "named-v2", common_name: "" });
+      await new Promise((r) => setTimeout(r, 1200));
+      const n = asked.length;
+      d.send(cmd.pub("named2", "after expiry"));
+      expect(await d.response()).toBe("OK");
+      expect(asked.length).toBe(n + 1);
+      expect(text(await d.message())).toBe("after expiry");
+      answer = grant(3600, ["subscribe"], "^other$");
+      const e = await svc.connect({}, named("named2", "ch"));
+      e.send(cmd.MAGIC_V2, cmd.auth("named-other"), cmd.sub("named2", "ch"));
+      await e.response();
+      expect(await e.error()).toBe('E_UNAUTHORIZED AUTH failed for SUB on "named2" "ch"');
+      await e.closedByServer();
+      d.close();
+      expect(svc.output).not.toContain("named-v2");
+      expect(svc.output).not.toContain("named-bearer");
+    });
+  });
 });
 
 async function statsDoc(topic: string, secret = "stats-reader") {

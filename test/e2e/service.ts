@@ -79,8 +79,9 @@ export class Service {
   }
 
   /** A V2 connection to /ws; `headers` go on the upgrade (e.g. Authorization). */
-  async connect(headers: Record<string, string> = {}): Promise<TestClient> {
-    const ws = new WebSocket(this.url.replace("http", "ws") + "/ws", { headers });
+  /** A V2 connection; `query` (e.g. "?topic=T&channel=C": the channel's object serves it) goes on /ws. */
+  async connect(headers: Record<string, string> = {}, query = ""): Promise<TestClient> {
+    const ws = new WebSocket(this.url.replace("http", "ws") + "/ws" + query, { headers });
     ws.binaryType = "arraybuffer";
     await new Promise((resolve, reject) => {
       ws.once("open", resolve);

@@ -1,6 +1,7 @@
 // Helpers for the behaviour tests (fan-out, flow control, timeouts, administration, ephemeral,
 // stats) that run inside workerd against the Worker: polling with deadlines instead of fixed
 // sleeps, stats and lookup look-ups, and consumers that are closed after each test.
+import { env } from "cloudflare:test";
 import { afterEach, expect } from "vitest";
 import type { MessageFrame } from "../../src/protocol/frames";
 import type { ChannelStats, TopicStats } from "../../src/stats";
@@ -27,11 +28,17 @@ export function closeClientsAfterEach() {
 }
 
 /** A V2 connection that is closed after the test. */
-export async function client(): Promise<TestClient> {
-  const c = await connect();
+export async function client(named?: { topic: string; channel: string }): Promise<TestClient> {
+  const c = await connect(named);
   open.push(c);
   return c;
 }
+
+/**
+ * Consumers connect as the client library's do (their channel in the URL) when the suite runs
+ * with TEST_CONSUMERS=named (test/workers/named.vitest.config.ts), else as any V2 client.
+ */
+const named = (env as { TEST_CONSUMERS?: string }).TEST_CONSUMERS === "named";
 
 /** IDENTIFY + SUB (+ RDY when rdy > 0). */
 export async function consumer(
@@ -40,7 +47,7 @@ export async function consumer(
   rdy: number,
   identify: Record<string, unknown> = {},
 ): Promise<TestClient> {
-  const c = await client();
+  const c = await client(named ? { topic, channel } : undefined);
   await c.subscribe(topic, channel, rdy, identify);
   return c;
 }

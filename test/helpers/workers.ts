@@ -3,9 +3,14 @@ import { SELF } from "cloudflare:test";
 import type { Stats } from "../../src/stats";
 import { TestClient } from "./v2client";
 
-/** Opens a V2 connection: a WebSocket to /ws, as a client of the service would. */
-export async function connect(): Promise<TestClient> {
-  const res = await SELF.fetch("http://nsq.test/ws", { headers: { Upgrade: "websocket" } });
+/**
+ * Opens a V2 connection: a WebSocket to /ws, as a client of the service would. With `named`,
+ * the channel it will SUB goes in the URL (`/ws?topic=&channel=`), as the client library's
+ * consumers connect: the channel's object serves the session (src/v2/channel-session.ts).
+ */
+export async function connect(named?: { topic: string; channel: string }): Promise<TestClient> {
+  const query = named ? `?topic=${encodeURIComponent(named.topic)}&channel=${encodeURIComponent(named.channel)}` : "";
+  const res = await SELF.fetch(`http://nsq.test/ws${query}`, { headers: { Upgrade: "websocket" } });
   const ws = res.webSocket;
   if (!ws) throw new Error(`no WebSocket: ${res.status}`);
   ws.binaryType = "arraybuffer";
