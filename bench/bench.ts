@@ -28,6 +28,10 @@ const { values: opt } = parseArgs({
     "latency-rate": { type: "string", default: "5000" },
     channels: { type: "string", default: "10" },
     "many-channels": { type: "string", default: "1000" },
+    // How workload 8's consumers connect: /ws (as any V2 client, the bridge's), named (/ws?topic&channel, the client library's servedByChannel).
+    "many-modes": { type: "string", default: "ws,named" },
+    // How the other workloads' consumers connect (the bridge's always over TCP).
+    "consumer-url": { type: "string", default: "ws" },
     "shard-rate": { type: "string", default: "600" },
     only: { type: "string", default: "" },
     port: { type: "string", default: "4171" },
@@ -99,6 +103,34 @@ class Service {
     // (esbuild's service process is a child too: leave it out)
     const workerd = descendants(this.proc.pid!).filter(isWorkerd).reduce((sum, pid) => sum + rss(pid), 0);
     return { workerd: Math.round(workerd), node: Math.round(rss(this.proc.pid!)) };
+  }
+  /**
+   * CPU seconds used so far (user + system) by workerd (every object and the Worker), by the
+   * Node parent (Miniflare and the HTTP front, scripts/http-front.mjs, which passes every byte
+   * of a connection on) and by this process (the load generator).
+   */
+  cpu(): { workerd: number; front: number; generator: number } {
+    const secs = (pid: number) => {
+      try {
+        const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+        return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+      } catch {
+        return 0;
+      }
+    };
+    const isWorkerd = (pid: number) => {
+      try {
+        return readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "workerd";
+      } catch {
+        return false;
+      }
+    };
+    const own = process.cpuUsage();
+    return {
+      workerd: descendants(this.proc.pid!).filter(isWorkerd).reduce((sum, pid) => sum + secs(pid), 0),
+      front: secs(this.proc.pid!),
+      generator: (own.user + own.system) / 1e6,
+    };
   }
   stop() {
     try {
@@ -179,16 +211,35 @@ class Conn {
 
 const body = (n: number) => new Uint8Array(n).fill(120);
 
+const FIN_ = new TextEncoder().encode("FIN ");
+/** "FIN <id>\n" for a message frame's data, its id bytes copied (no string per message: the generator's cost is not the service's). */
+function finOf(message: Uint8Array): Uint8Array {
+  const out = new Uint8Array(21);
+  out.set(FIN_);
+  out.set(message.subarray(10, 26), 4);
+  out[20] = 10;
+  return out;
+}
+
+/**
+ * Where a consumer of topic/channel connects: to /ws as any V2 client (the client library's
+ * default), or with --consumer-url named with its channel in the URL, served by its object.
+ */
+function consumerDial(svc: Service, topic: string, channel: string): string {
+  if (svc.dial.startsWith("tcp://") || opt["consumer-url"] === "ws") return svc.dial;
+  return `${svc.dial}?topic=${encodeURIComponent(topic)}&channel=${encodeURIComponent(channel)}`;
+}
+
 /**
  * A consumer of topic/channel at `rdy` that FINs every message, the FINs of one WebSocket
  * message together (as a client library sends them); `onMessage` sees each message first.
  */
 async function finningConsumer(svc: Service, topic: string, channel: string, rdy: number, onMessage: (data: Uint8Array) => void): Promise<Conn> {
   let fins: Uint8Array[] = [];
-  const conn: Conn = await Conn.open(svc.dial, {
+  const conn: Conn = await Conn.open(consumerDial(svc, topic, channel), {
     message: (data) => {
       onMessage(data);
-      fins.push(cmd.fin(new TextDecoder().decode(data.subarray(10, 26))));
+      fins.push(finOf(data));
       if (fins.length === 1)
         queueMicrotask(() => {
           conn.send(cmd.concatAll(fins));
@@ -261,10 +312,10 @@ async function consume(svc: Service, topic: string, channel: string, target: num
   const conns = await Promise.all(
     Array.from({ length: R }, async () => {
       let fins: Uint8Array[] = [];
-      const conn: Conn = await Conn.open(svc.dial, {
+      const conn: Conn = await Conn.open(consumerDial(svc, topic, channel), {
         message: (data) => {
           got++;
-          fins.push(cmd.fin(new TextDecoder().decode(data.subarray(10, 26))));
+          fins.push(finOf(data));
           if (fins.length === 1) queueMicrotask(flush);
         },
       });
@@ -438,13 +489,13 @@ async function manyChannels(svc: Service, channels: number, msgs: number, named:
         Array.from({ length: Math.min(50, channels - i) }, async (_, k) => {
           let ok!: () => void;
           const ready = new Promise<void>((r) => (ok = r));
-          // Named: the channel in the URL, as the client library's consumers connect.
+          // Named: the channel in the URL (the client library's servedByChannel).
           const address = named ? `${svc.dial}?topic=${topic}&channel=c${i + k}` : svc.dial;
           const conn: Conn = await Conn.open(address, {
             response: () => ok(),
             message: (data) => {
               delivered++;
-              conn.send(cmd.fin(new TextDecoder().decode(data.subarray(10, 26))));
+              conn.send(finOf(data));
             },
           });
           conn.send(cmd.sub(topic, `c${i + k}`));
@@ -457,6 +508,7 @@ async function manyChannels(svc: Service, channels: number, msgs: number, named:
     );
   }
   const lines = Array.from({ length: msgs }, (_, i) => `m${i}`.padEnd(SIZE - 1, "x")).join("\n");
+  const cpu0 = svc.cpu();
   const t0 = performance.now();
   await post(svc, `/mpub?topic=${topic}`, lines);
   const acked = performance.now() - t0;
@@ -464,8 +516,12 @@ async function manyChannels(svc: Service, channels: number, msgs: number, named:
   const deadline = performance.now() + 300_000;
   while (delivered < expected && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   const s = (performance.now() - t0) / 1000;
+  const cpu1 = svc.cpu();
   for (const c of conns) c.close();
-  return { channels: subscribed, msgs, delivered, mpub_ms: round(acked), secs: round(s), rate: delivered / s, us_per_channel_batch: round((s * 1e6) / channels) };
+  // CPU per delivery of each process: on 2 cores, their sum bounds the rate this machine can reach.
+  const per = (k: keyof typeof cpu0) => round(((cpu1[k] - cpu0[k]) * 1e6) / Math.max(1, delivered));
+  const cpu_us_per_delivery = { workerd: per("workerd"), front: per("front"), generator: per("generator") };
+  return { channels: subscribed, msgs, delivered, mpub_ms: round(acked), secs: round(s), rate: delivered / s, us_per_channel_batch: round((s * 1e6) / channels), cpu_us_per_delivery };
 }
 
 /** Events each object of `topic` (topic shards and their channel `c`) has taken, by object name. */
@@ -667,12 +723,13 @@ if (wanted("fanout")) {
 if (wanted("many")) {
   await withService(async (svc) => {
     const channels = Number(opt["many-channels"]);
-    for (const named of [false, true]) {
+    for (const named of opt["many-modes"]!.split(",").map((m) => m === "named")) {
       const m = await manyChannels(svc, channels, 100, named);
       results[named ? "many_channels_named" : "many_channels"] = m;
       rows.push([
         `8. ${fmt(channels)} channels × 1 consumer (RDY 1), 100 msgs in one /mpub${named ? ", /ws?topic&channel" : ", /ws"}`,
-        `${fmt(m.delivered)} deliveries in ${m.secs} s = ${fmt(m.rate)}/s (${fmt(m.us_per_channel_batch)} µs per channel per batch)`,
+        `${fmt(m.delivered)} deliveries in ${m.secs} s = ${fmt(m.rate)}/s (${fmt(m.us_per_channel_batch)} µs per channel per batch); ` +
+          `CPU µs per delivery: workerd ${m.cpu_us_per_delivery.workerd}, Node front ${m.cpu_us_per_delivery.front}, generator ${m.cpu_us_per_delivery.generator}`,
       ]);
     }
   });
@@ -856,7 +913,7 @@ if (wanted("bridge")) {
 }
 
 const width = Math.max(...rows.map(([k]) => k.length));
-console.log(`\nnsq-edge benchmark — ${results.cores} cores (${results.cpu}), ${results.node}\n`);
+console.log(`\nnsq-edge benchmark — ${results.cores} cores (${results.cpu}), ${results.node}; consumers connect ${opt["consumer-url"] === "ws" ? "to /ws" : "with their channel named (/ws?topic&channel)"}\n`);
 for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
 mkdirSync(path.join(root, "bench", "results"), { recursive: true });
 const file = path.join(root, "bench", "results", `${new Date().toISOString().slice(0, 10)}.json`);

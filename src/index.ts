@@ -15,6 +15,7 @@ import { V2Session } from "./v2/session";
 import { channelSessionRequest } from "./v2/channel-session";
 import { channelStub } from "./stubs";
 import { isValidName } from "./protocol/names";
+import { isAllowed } from "./auth/authorizations";
 import { remoteAddress } from "./protocol/remote-address";
 import { guard, identityRoute, sessionAuth, type Access } from "./http/auth";
 
@@ -66,14 +67,19 @@ route("GET", "/ws", "session", (c) => {
   }
   // The client's address as nsqd shows its TCP peer; see src/protocol/remote-address.ts for what is trusted.
   const address = remoteAddress(c.req.raw);
-  // A consumer that names its channel is served by the channel's object (src/v2/channel-session.ts).
+  // A consumer that names its channel is served by the channel's object (src/v2/channel-session.ts)
+  // once it may subscribe there: with auth on, only an upgrade whose Bearer allows it, so that no
+  // one can keep an object awake without permission (others are served here, and AUTH as usual).
   const topic = c.req.query("topic");
   const channel = c.req.query("channel");
   if (topic !== undefined || channel !== undefined) {
     if (topic === undefined || !isValidName(topic)) return nsqError(400, "INVALID_TOPIC");
     if (channel === undefined || !isValidName(channel)) return nsqError(400, "INVALID_CHANNEL");
-    const request = channelSessionRequest({ topic, channel, remoteAddress: address, upgradeAuth: sessionAuth(c) });
-    return channelStub(c.env, topic, channel).fetch(request);
+    const upgradeAuth = sessionAuth(c);
+    if (config(c.env).auth.mode === "off" || (upgradeAuth && isAllowed(upgradeAuth.state, topic, channel))) {
+      const request = channelSessionRequest({ topic, channel, remoteAddress: address, upgradeAuth });
+      return channelStub(c.env, topic, channel).fetch(request);
+    }
   }
   const pair = new WebSocketPair();
   const [client, server] = [pair[0], pair[1]];

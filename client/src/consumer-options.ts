@@ -14,6 +14,13 @@ export interface ConsumerOptions extends IdentifyOptions, TransportOptions {
   url?: string | string[];
   /** WebSocket URLs to connect to directly (`wss://host/ws`), without the lookup API. */
   nsqdUrls?: string[];
+  /**
+   * Connect with the channel named in the URL (`/ws?topic=&channel=`): the channel's own object
+   * serves the connection, so a delivery and its FIN cost one event there instead of three. The
+   * object then stays awake while the consumer is connected (on Cloudflare, billed for its
+   * duration), where otherwise an idle channel's object hibernates. Default false.
+   */
+  servedByChannel?: boolean;
   /** The message handler (the same as `consumer.on("message", handler)`). */
   handler?: Handler;
   /** Messages in flight at once, over all connections. Default 1. */

@@ -234,7 +234,7 @@ export class Consumer extends Emitter<ConsumerEvents> implements AsyncIterable<M
           error: (_c, err) => this.emit("error", err),
           close: (c, err) => this.onClose(c, err),
         },
-        channelSocketUrl(url, this.topic, this.channel),
+        this.options.servedByChannel ? channelSocketUrl(url, this.topic, this.channel) : url,
       );
       await conn.subscribe(this.topic, this.channel, this.options.dialTimeout ?? 5000);
     } catch (e) {

@@ -1,5 +1,5 @@
 // A V2 session served by its channel's object. A client that names its channel in the URL
-// (`/ws?topic=T&channel=C`; the client library's consumers do) gets the same byte stream, but
+// (`/ws?topic=T&channel=C`; the client library's consumers with servedByChannel) gets the same byte stream, but
 // the Worker hands the upgrade to the channel's object, which runs the session itself: a
 // delivery and its FIN then cost that object one event (the client's message) instead of three
 // (the message over a link to the Worker, the client's FIN there, the FIN over the link). SUB of

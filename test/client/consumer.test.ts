@@ -272,6 +272,25 @@ describe("RDY", () => {
   });
 });
 
+describe("servedByChannel", () => {
+  it("connects with the channel named in the URL, and consumes as usual; without it, to /ws", async () => {
+    const bodies = Array.from({ length: 300 }, (_, i) => `s${i}`);
+    const topic = await topicWith("served", ...bodies);
+    const rec = recorder();
+    const c = consumer(topic, { connect: rec.connect, maxInFlight: 50, servedByChannel: true }, "billing#ephemeral");
+    const got: string[] = [];
+    c.on("message", (m) => void got.push(m.text()));
+    await eventually(() => expect(got.length).toBe(300));
+    expect(new Set(got).size).toBe(300);
+    expect(rec.sockets.map((s) => new URL(s.url).search)).toEqual([`?topic=${topic}&channel=billing%23ephemeral`]);
+    await eventually(async () => expect(await channelStats(serviceUrl(), topic, "billing#ephemeral")).toMatchObject({ depth: 0, in_flight_count: 0, client_count: 1 }));
+    const plain = recorder();
+    consumer(topic, { connect: plain.connect }, "other");
+    await eventually(() => expect(plain.sockets.length).toBe(1));
+    expect(new URL(plain.sockets[0].url).search).toBe("");
+  });
+});
+
 describe("connection", () => {
   it("answers heartbeats with NOP and keeps the connection", async () => {
     const topic = await topicWith("heartbeat");

@@ -185,7 +185,9 @@ describe("with an auth server", () => {
       await expect(svc.connect({ Authorization: "Bearer nope" }, named("named", "ch"))).rejects.toThrow(/401/);
     });
 
-    it("without a Bearer: AUTH first, asked from the channel's object; a channel not granted is refused; expiry asks again", async () => {
+    // Without a Bearer that may subscribe there, the Worker serves it (no object is kept awake
+    // before permission): the same answers as /ws.
+    it("without a Bearer: AUTH first, as on /ws; a channel not granted is refused; expiry asks again", async () => {
       answer = grant(1, ["subscribe", "publish"], "^named2$");
       const c = await svc.connect({}, named("named2", "ch"));
       c.send(cmd.MAGIC_V2, cmd.sub("named2", "ch"));
@@ -208,6 +210,11 @@ describe("with an auth server", () => {
       await e.response();
       expect(await e.error()).toBe('E_UNAUTHORIZED AUTH failed for SUB on "named2" "ch"');
       await e.closedByServer();
+      // A Bearer for another topic: upgraded all the same (served by the Worker), refused at SUB.
+      const f = await svc.connect({ Authorization: "Bearer named-other-bearer" }, named("named2", "ch"));
+      f.send(cmd.MAGIC_V2, cmd.sub("named2", "ch"));
+      expect(await f.error()).toBe('E_UNAUTHORIZED AUTH failed for SUB on "named2" "ch"');
+      await f.closedByServer();
       d.close();
       expect(svc.output).not.toContain("named-v2");
       expect(svc.output).not.toContain("named-bearer");

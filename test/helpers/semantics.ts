@@ -35,7 +35,7 @@ export async function client(named?: { topic: string; channel: string }): Promis
 }
 
 /**
- * Consumers connect as the client library's do (their channel in the URL) when the suite runs
+ * Consumers connect with their channel in the URL (the client library's servedByChannel) when the suite runs
  * with TEST_CONSUMERS=named (test/workers/named.vitest.config.ts), else as any V2 client.
  */
 const named = (env as { TEST_CONSUMERS?: string }).TEST_CONSUMERS === "named";

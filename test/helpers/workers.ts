@@ -5,8 +5,8 @@ import { TestClient } from "./v2client";
 
 /**
  * Opens a V2 connection: a WebSocket to /ws, as a client of the service would. With `named`,
- * the channel it will SUB goes in the URL (`/ws?topic=&channel=`), as the client library's
- * consumers connect: the channel's object serves the session (src/v2/channel-session.ts).
+ * the channel it will SUB goes in the URL (`/ws?topic=&channel=`, the client library's
+ * servedByChannel): the channel's object serves the session (src/v2/channel-session.ts).
  */
 export async function connect(named?: { topic: string; channel: string }): Promise<TestClient> {
   const query = named ? `?topic=${encodeURIComponent(named.topic)}&channel=${encodeURIComponent(named.channel)}` : "";

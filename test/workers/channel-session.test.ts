@@ -3,7 +3,7 @@
 // what is particular to it: the URL's checks, a SUB of another channel, publishing, and the
 // channel going away under it.
 import { describe, expect, it } from "vitest";
-import { http, unique } from "../helpers/workers";
+import { http, statsJson, unique } from "../helpers/workers";
 import { admin, bodies, channelStats, client, closeClientsAfterEach, cmd, eventually, pubHttp, receive } from "../helpers/semantics";
 
 closeClientsAfterEach();
@@ -41,6 +41,26 @@ describe("/ws?topic=&channel=", () => {
       expect(await channelStats(topic, "ch")).toMatchObject({ depth: 0, in_flight_count: 0, message_count: 2, requeue_count: 1, client_count: 1 }),
     );
     expect((await channelStats(topic, "ch"))!.clients![0]).toMatchObject({ ready_count: 2, finish_count: 2, requeue_count: 1 });
+  });
+
+  it("is served by the channel's object: each client message is an event there (on /ws, a NOP never reaches it)", async () => {
+    const topic = unique("named-where");
+    const events = async (channel: string) => {
+      const doc = await statsJson(`&topic=${topic}&include_requests=true`);
+      return (doc.topics![0]!.channels.find((ch) => ch.channel_name === channel) as unknown as { requests: number }).requests;
+    };
+    const named = await client({ topic, channel: "named" });
+    await named.subscribe(topic, "named", 1);
+    const plain = await client();
+    await plain.subscribe(topic, "plain", 1);
+    const before = { named: await events("named"), plain: await events("plain") };
+    for (let i = 0; i < 10; i++) {
+      named.send(cmd.nop());
+      plain.send(cmd.nop());
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await eventually(async () => expect((await events("named")) - before.named).toBeGreaterThanOrEqual(10));
+    expect((await events("plain")) - before.plain).toBeLessThan(5);
   });
 
   it("a SUB of another channel than the URL's is served too (over a link from the object)", async () => {

@@ -1,4 +1,5 @@
-// The behaviour suites again, with every consumer connected as the client library's are: its
+// The behaviour suites again, with every consumer connected as the client library's are with
+// servedByChannel: its
 // channel named in the /ws URL, so that the channel's object serves the session itself
 // (src/v2/channel-session.ts). Same runtime and Worker as vitest.config.ts.
 import { defineConfig } from "vitest/config";
