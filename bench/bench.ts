@@ -110,14 +110,7 @@ class Service {
    * of a connection on) and by this process (the load generator).
    */
   cpu(): { workerd: number; front: number; generator: number } {
-    const secs = (pid: number) => {
-      try {
-        const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-        return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
-      } catch {
-        return 0;
-      }
-    };
+    const secs = cpuSecs;
     const isWorkerd = (pid: number) => {
       try {
         return readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "workerd";
@@ -141,6 +134,22 @@ class Service {
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/** CPU seconds (user + system) a process has used. */
+function cpuSecs(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU µs per unit (message, delivery) of each process between two readings. */
+function cpuPer(before: Record<string, number>, after: Record<string, number>, units: number): Record<string, number> {
+  return Object.fromEntries(Object.keys(before).map((k) => [k, round(((after[k]! - before[k]!) * 1e6) / Math.max(1, units))]));
+}
+const cpuText = (per: Record<string, number>) => Object.entries(per).map(([k, v]) => `${k} ${v}`).join(", ");
 
 function descendants(pid: number): number[] {
   try {
@@ -519,8 +528,7 @@ async function manyChannels(svc: Service, channels: number, msgs: number, named:
   const cpu1 = svc.cpu();
   for (const c of conns) c.close();
   // CPU per delivery of each process: on 2 cores, their sum bounds the rate this machine can reach.
-  const per = (k: keyof typeof cpu0) => round(((cpu1[k] - cpu0[k]) * 1e6) / Math.max(1, delivered));
-  const cpu_us_per_delivery = { workerd: per("workerd"), front: per("front"), generator: per("generator") };
+  const cpu_us_per_delivery = cpuPer(cpu0, cpu1, delivered);
   return { channels: subscribed, msgs, delivered, mpub_ms: round(acked), secs: round(s), rate: delivered / s, us_per_channel_batch: round((s * 1e6) / channels), cpu_us_per_delivery };
 }
 
@@ -623,9 +631,11 @@ if (wanted("publish")) {
       await post(svc, `/topic/create?topic=${t}`, "");
       await post(svc, `/channel/create?topic=${t}&channel=c`, "");
     }
+    const cpu0 = svc.cpu();
     const m = await publish(svc, "bench-mpub", { secs: DURATION, mode: "mpub" });
-    results.publish_mpub = m;
-    rows.push([`1. publish MPUB ${BATCH}×${SIZE}B, ${W} WS publishers`, `${fmt(m.rate)} msgs/s, ${m.mbps.toFixed(1)} MB/s`]);
+    const mCpu = cpuPer(cpu0, svc.cpu(), m.msgs);
+    results.publish_mpub = { ...m, cpu_us_per_msg: mCpu };
+    rows.push([`1. publish MPUB ${BATCH}×${SIZE}B, ${W} WS publishers`, `${fmt(m.rate)} msgs/s, ${m.mbps.toFixed(1)} MB/s; CPU µs per message: ${cpuText(mCpu)}`]);
     const p = await publish(svc, "bench-pub", { secs: DURATION, mode: "pub" });
     results.publish_pub = p;
     rows.push([`1. publish PUB pipelined, ${W} WS publishers`, `${fmt(p.rate)} msgs/s, ${p.mbps.toFixed(1)} MB/s`]);
@@ -676,16 +686,25 @@ if (wanted("http")) {
     rows.push(["   fsync of a 4 KiB write on the state directory's disk", `p50 ${fsync.p50} ms, p99 ${fsync.p99} ms`]);
     const levels: Record<string, unknown>[] = [];
     let pubAt32 = 0;
+    // workerd's CPU per request (the Worker and every object run on its one thread); wrk's own
+    // CPU is not counted (another process), the Node front's is.
+    const measured = async (pathAndQuery: string, payload: Uint8Array | null, conns: number) => {
+      const before = svc.cpu();
+      const r = await httpLoad(svc, pathAndQuery, payload, conns, DURATION);
+      const per = cpuPer(before, svc.cpu(), r.requests);
+      return { ...r, cpu_us_per_request: { workerd: per.workerd!, front: per.front! } };
+    };
     for (const conns of [8, 32, 128]) {
-      const ping = await httpLoad(svc, "/ping", null, conns, DURATION);
-      const pub = await httpLoad(svc, "/pub?topic=bench-http", body(SIZE), conns, DURATION);
+      const ping = await measured("/ping", null, conns);
+      const pub = await measured("/pub?topic=bench-http", body(SIZE), conns);
       const bound = Math.min(ping.rate, conns / (fsync.p50 / 1000));
       const p99Bound = 2 * ping.p99 + 4 * fsync.p50;
       levels.push({ conns, ping, pub, bound, efficiency: pub.rate / bound, p99_bound: p99Bound });
       if (conns === 32) pubAt32 = pub.rate;
       rows.push([
         `3. HTTP /pub ${SIZE}B, ${conns} connections`,
-        `${fmt(pub.rate)} req/s (p50 ${pub.p50} ms, p99 ${pub.p99} ms) = ${Math.round((100 * pub.rate) / bound)}% of min(/ping ${fmt(ping.rate)} (p99 ${ping.p99} ms), C/fsync ${fmt(conns / (fsync.p50 / 1000))}); p99 ${pub.p99 <= p99Bound ? "≤" : ">"} 2×/ping p99 + 4 fsync = ${round(p99Bound)} ms`,
+        `${fmt(pub.rate)} req/s (p50 ${pub.p50} ms, p99 ${pub.p99} ms) = ${Math.round((100 * pub.rate) / bound)}% of min(/ping ${fmt(ping.rate)} (p99 ${ping.p99} ms), C/fsync ${fmt(conns / (fsync.p50 / 1000))}); p99 ${pub.p99 <= p99Bound ? "≤" : ">"} 2×/ping p99 + 4 fsync = ${round(p99Bound)} ms; ` +
+          `workerd CPU µs per request: /pub ${pub.cpu_us_per_request.workerd}, /ping ${ping.cpu_us_per_request.workerd}`,
       ]);
     }
     results.http_pub = levels;
@@ -729,7 +748,7 @@ if (wanted("many")) {
       rows.push([
         `8. ${fmt(channels)} channels × 1 consumer (RDY 1), 100 msgs in one /mpub${named ? ", /ws?topic&channel" : ", /ws"}`,
         `${fmt(m.delivered)} deliveries in ${m.secs} s = ${fmt(m.rate)}/s (${fmt(m.us_per_channel_batch)} µs per channel per batch); ` +
-          `CPU µs per delivery: workerd ${m.cpu_us_per_delivery.workerd}, Node front ${m.cpu_us_per_delivery.front}, generator ${m.cpu_us_per_delivery.generator}`,
+          `CPU µs per delivery: ${cpuText(m.cpu_us_per_delivery)}`,
       ]);
     }
   });
@@ -901,11 +920,18 @@ if (wanted("bridge")) {
       svc.dial = `tcp://127.0.0.1:${port}`;
       await post(svc, "/topic/create?topic=bench-bridge", "");
       await post(svc, "/channel/create?topic=bench-bridge&channel=c", "");
+      // CPU per message of each process on the way (2 cores: their sum bounds the rate here).
+      const cpu = () => ({ ...svc.cpu(), bridge: cpuSecs(bridge.pid!) });
+      const cpuP0 = cpu();
       const p = await publish(svc, "bench-bridge", { secs: DURATION, mode: "mpub" });
+      const cpuP1 = cpu();
       const c = await consume(svc, "bench-bridge", "c", p.msgs);
-      results.bridge = { publish_mpub: p, consume: c };
-      rows.push([`6. bridge (TCP): publish MPUB ${BATCH}×${SIZE}B, ${W} publishers`, `${fmt(p.rate)} msgs/s, ${p.mbps.toFixed(1)} MB/s`]);
-      rows.push([`6. bridge (TCP): consume ${fmt(c.msgs)}, ${R} consumers, RDY ${RDY}`, `${fmt(c.rate)} msgs/s, ${c.mbps.toFixed(1)} MB/s`]);
+      const cpuC1 = cpu();
+      const publishCpu = cpuPer(cpuP0, cpuP1, p.msgs);
+      const consumeCpu = cpuPer(cpuP1, cpuC1, c.msgs);
+      results.bridge = { publish_mpub: { ...p, cpu_us_per_msg: publishCpu }, consume: { ...c, cpu_us_per_msg: consumeCpu } };
+      rows.push([`6. bridge (TCP): publish MPUB ${BATCH}×${SIZE}B, ${W} publishers`, `${fmt(p.rate)} msgs/s, ${p.mbps.toFixed(1)} MB/s; CPU µs per message: ${cpuText(publishCpu)}`]);
+      rows.push([`6. bridge (TCP): consume ${fmt(c.msgs)}, ${R} consumers, RDY ${RDY}`, `${fmt(c.rate)} msgs/s, ${c.mbps.toFixed(1)} MB/s; CPU µs per message: ${cpuText(consumeCpu)}`]);
     } finally {
       bridge.kill("SIGKILL");
     }
