@@ -1,7 +1,8 @@
 // ChannelObject: one per topic+channel. The queue itself is src/channel/queue.ts (its storage
 // src/channel/store.ts); this object wires the runtime to it: the topic's RPCs, the consumers'
-// links (WebSockets from the Worker's V2 sessions, hibernatable), the in-flight timer and the
-// alarm, and it maps the queue's answers to frames. It also hands dead letters to their topic
+// links (WebSockets from the Worker's V2 sessions, hibernatable; or, for a consumer that named
+// this channel in its /ws URL, a session run here over a link inside the object), the in-flight
+// timer and the alarm, and it maps the queue's answers to frames. It also hands dead letters to their topic
 // and runs a dead-letter channel's redrive (src/channel/dead-letters.ts).
 import { DurableObject } from "cloudflare:workers";
 import { config, type Env } from "../src/config";
@@ -286,7 +287,10 @@ export class ChannelObject extends DurableObject<Env> implements ChannelRpc {
 
   // ---- consumers' links ------------------------------------------------------------------
 
-  /** A V2 session subscribes: the Worker opens a WebSocket here that carries its channel commands. */
+  /**
+   * A V2 session subscribes: the Worker opens a WebSocket here that carries its channel commands.
+   * Or a client's own upgrade, handed over by the Worker, whose session this object runs.
+   */
   override async fetch(request: Request): Promise<Response> {
     if (request.headers.get("Upgrade") !== "websocket") return new Response("expected a WebSocket", { status: 426 });
     const session = channelSessionOf(request);

@@ -22,10 +22,8 @@ class LocalEnd {
   constructor(private readonly onPeerMessage: ((data: Data) => void) | null, private readonly onPeerClose: ((code: number, reason: string) => void) | null) {}
 
   accept() {}
+  /** The channel keeps a consumer's state on its socket for hibernation; this link lives in memory only. */
   serializeAttachment() {}
-  deserializeAttachment() {
-    return null;
-  }
 
   addEventListener(type: string, fn: Listener) {
     let list = this.listeners.get(type);

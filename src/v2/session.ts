@@ -2,7 +2,8 @@
 // port. This class is the I/O: it feeds the socket's bytes to the parser, runs each command
 // (./verbs.ts, nsqd's protocol_v2.go), and carries out what the verbs ask: publishes to the
 // topics (./publishing.ts), channel commands over a WebSocket link to the channel's object,
-// heartbeats (./heartbeats.ts), and every response in command order (./responses.ts).
+// heartbeats (./heartbeats.ts), and every response in command order (./responses.ts). It runs
+// in the Worker, or in a channel's object for a client that named that channel (./channel-session.ts).
 import type { AuthState } from "../auth/authorizations";
 import type { Config, Env } from "../config";
 import { authenticatorOf } from "../auth/worker";
