@@ -321,7 +321,7 @@ export class ChannelObject extends DurableObject<Env> implements ChannelRpc {
     ws.accept();
     ws.addEventListener("message", () => void this.requests++);
     const local = { topic: s.topic, channel: s.channel, join: (info: ClientInfo) => this.joinLocal(info) };
-    new V2Session(ws, this.env, config(this.env), s.remoteAddress, s.upgradeAuth, local);
+    new V2Session(ws, this.env, config(this.env), s.remoteAddress, s.upgradeAuth, local).keepWhileAllowed(s.topic, s.channel);
     return new Response(null, { status: 101, webSocket: pair[0] });
   }
 

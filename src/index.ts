@@ -61,7 +61,7 @@ app.use("*", (c, next) => {
 });
 
 /** GET /ws: the V2 byte stream of nsqd's TCP port, carried by a WebSocket. */
-route("GET", "/ws", "session", (c) => {
+route("GET", "/ws", "session", async (c) => {
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
     return new Response("expected a WebSocket upgrade", { status: 426, headers: { Upgrade: "websocket" } });
   }
@@ -78,7 +78,12 @@ route("GET", "/ws", "session", (c) => {
     const upgradeAuth = sessionAuth(c);
     if (config(c.env).auth.mode === "off" || (upgradeAuth && isAllowed(upgradeAuth.state, topic, channel))) {
       const request = channelSessionRequest({ topic, channel, remoteAddress: address, upgradeAuth });
-      return channelStub(c.env, topic, channel).fetch(request);
+      try {
+        return await channelStub(c.env, topic, channel).fetch(request);
+      } catch (e) {
+        // The object could not take it (overloaded, restarting): the client is served here instead.
+        console.error(`V2: the channel's object did not take a session; served by the Worker: ${e}`);
+      }
     }
   }
   const pair = new WebSocketPair();

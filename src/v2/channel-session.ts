@@ -27,10 +27,12 @@ export function channelSessionRequest(s: ChannelSession): Request {
     authorizations: s.upgradeAuth.state.authorizations,
     // JSON has no Infinity: a token's answer never expires.
     expires: Number.isFinite(s.upgradeAuth.state.expires) ? s.upgradeAuth.state.expires : null,
-    secret: s.upgradeAuth.secret,
   };
   const header = JSON.stringify({ topic: s.topic, channel: s.channel, remoteAddress: s.remoteAddress, auth });
-  return new Request(SESSION_URL, { headers: { Upgrade: "websocket", [SESSION_HEADER]: header } });
+  const headers: Record<string, string> = { Upgrade: "websocket", [SESSION_HEADER]: header };
+  // The secret (to ask again on expiry) where every log and tail redacts one.
+  if (s.upgradeAuth) headers.Authorization = `Bearer ${s.upgradeAuth.secret}`;
+  return new Request(SESSION_URL, { headers });
 }
 
 /** The session a request asks for, or null if it is another request (a link's). */
@@ -44,7 +46,7 @@ export function channelSessionOf(request: Request): ChannelSession | null {
     const state = parseAnswer(s.auth, 0, true);
     if (typeof state === "string") throw new Error(`the session's identity: ${state}`);
     state.expires = typeof s.auth.expires === "number" ? s.auth.expires : Infinity;
-    upgradeAuth = { state, secret: String(s.auth.secret) };
+    upgradeAuth = { state, secret: (request.headers.get("Authorization") ?? "").replace(/^Bearer /, "") };
   }
   return { topic: s.topic, channel: s.channel, remoteAddress: s.remoteAddress, upgradeAuth };
 }

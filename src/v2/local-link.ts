@@ -21,7 +21,18 @@ class LocalEnd {
 
   constructor(private readonly onPeerMessage: ((data: Data) => void) | null, private readonly onPeerClose: ((code: number, reason: string) => void) | null) {}
 
-  accept() {}
+  /** What arrived before accept(), in order: as a WebSocket's, events wait until then. */
+  private held: (() => void)[] | null = [];
+
+  accept() {
+    const held = this.held;
+    if (!held) return;
+    // Replayed once the caller has added its listeners (the session accepts, then listens).
+    queueMicrotask(() => {
+      this.held = null;
+      for (const run of held) run();
+    });
+  }
   /** The channel keeps a consumer's state on its socket for hibernation; this link lives in memory only. */
   serializeAttachment() {}
 
@@ -52,11 +63,13 @@ class LocalEnd {
 
   private arrive(data: Data) {
     if (this.onPeerMessage) return this.onPeerMessage(data);
+    if (this.held) return void this.held.push(() => this.arrive(data));
     for (const fn of this.listeners.get("message") ?? []) fn({ data });
   }
 
   private peerClosed(code: number, reason: string) {
     if (this.onPeerClose) return this.onPeerClose(code, reason);
+    if (this.held) return void this.held.push(() => this.peerClosed(code, reason));
     if (this.closed) return;
     this.closed = true;
     for (const fn of this.listeners.get("close") ?? []) fn({ data: new ArrayBuffer(0), code, reason });

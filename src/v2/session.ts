@@ -4,7 +4,7 @@
 // topics (./publishing.ts), channel commands over a WebSocket link to the channel's object,
 // heartbeats (./heartbeats.ts), and every response in command order (./responses.ts). It runs
 // in the Worker, or in a channel's object for a client that named that channel (./channel-session.ts).
-import type { AuthState } from "../auth/authorizations";
+import { isAllowed, isExpired, type AuthState } from "../auth/authorizations";
 import type { Config, Env } from "../config";
 import { authenticatorOf } from "../auth/worker";
 import { ProtocolError } from "../protocol/errors";
@@ -74,6 +74,8 @@ export class V2Session implements Client {
   /** An auth server is being asked: the commands read meanwhile wait here, in order, as nsqd reads none. */
   private held: (Command | typeof OVERLONG)[] | null = null;
   private heldBytes = 0;
+  /** When the identity's answer expires (a session served by its channel's object: keepWhileAllowed). */
+  private permissionTimer: ReturnType<typeof setTimeout> | null = null;
   /** Nothing more is read: a bad magic, or an overlong line. */
   private readEnded = false;
 
@@ -235,6 +237,31 @@ export class V2Session implements Client {
     }
     this.shardLinks?.close();
     if (this.shardCheck) clearInterval(this.shardCheck);
+    if (this.permissionTimer) clearTimeout(this.permissionTimer);
+  }
+
+  /**
+   * For a session its channel's object serves (./channel-session.ts): it lasts only while its
+   * identity may subscribe there, so that no one keeps the object awake past their permission.
+   * At each expiry the answer is asked again (as nsqd asks on the next SUB); refused, or no
+   * longer allowing the channel, the connection closes (the client reconnects, as after a
+   * restart, and is then served or refused by the Worker).
+   */
+  keepWhileAllowed(topic: string, channel: string) {
+    const watch = (state: AuthState | null) => {
+      if (this.closed || !this.auth.enabled || !state || !Number.isFinite(state.expires)) return;
+      this.permissionTimer = setTimeout(() => void check(), Math.max(0, state.expires - Date.now()) + 1);
+    };
+    const check = async () => {
+      const now = this.auth.state;
+      // An AUTH since may have given a later expiry.
+      if (now && !isExpired(now, Date.now())) return watch(now);
+      const fresh = await this.ask(this.secret);
+      if (this.closed) return;
+      if (fresh === null || !isAllowed(fresh, topic, channel)) return this.close();
+      watch(fresh);
+    };
+    watch(this.auth.state);
   }
 
   // ---- what the verbs ask (Client) -------------------------------------------------------

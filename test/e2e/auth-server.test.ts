@@ -185,6 +185,25 @@ describe("with an auth server", () => {
       await expect(svc.connect({ Authorization: "Bearer nope" }, named("named", "ch"))).rejects.toThrow(/401/);
     });
 
+    it("the object keeps it only while the Bearer's answer allows it: asked again at each expiry, closed once refused", async () => {
+      answer = grant(1, ["subscribe", "publish"], "^named3$");
+      const c = await svc.connect({ Authorization: "Bearer named-expiring" }, named("named3", "ch"));
+      c.send(cmd.MAGIC_V2, cmd.sub("named3", "ch"), cmd.rdy(1));
+      expect(await c.response()).toBe("OK");
+      const n = asked.length;
+      // Past the ttl, without a command from the client: asked again (a session served by the
+      // Worker would wait for the next SUB or PUB), granted again, still served.
+      await eventually(() => expect(asked.length).toBeGreaterThan(n), 3000);
+      expect(Object.fromEntries(asked.at(-1)!)).toMatchObject({ secret: "named-expiring" });
+      c.send(cmd.pub("named3", "still"));
+      expect(await c.response()).toBe("OK");
+      expect(text(await c.message())).toBe("still");
+      // Revoked: at the next expiry the connection closes, again without a command.
+      answer = { status: 500, body: "revoked" };
+      await c.closedByServer(4000);
+      expect(svc.output).not.toContain("named-expiring");
+    });
+
     // Without a Bearer that may subscribe there, the Worker serves it (no object is kept awake
     // before permission): the same answers as /ws.
     it("without a Bearer: AUTH first, as on /ws; a channel not granted is refused; expiry asks again", async () => {
