@@ -84,6 +84,16 @@ class Service {
       this.proc.on("exit", (code) => reject(new Error(`service exited ${code}`)));
     });
   }
+  /** workerd's processes (esbuild's service process is a child too: left out). */
+  private workerdPids(): number[] {
+    return descendants(this.proc.pid!).filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "workerd";
+      } catch {
+        return false;
+      }
+    });
+  }
   /** Resident memory in MB of the runtime (workerd: every object lives there) and of Miniflare's Node parent. */
   memory(): { workerd: number; node: number } {
     const rss = (pid: number) => {
@@ -93,15 +103,7 @@ class Service {
         return 0; // exited
       }
     };
-    const isWorkerd = (pid: number) => {
-      try {
-        return readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "workerd";
-      } catch {
-        return false;
-      }
-    };
-    // (esbuild's service process is a child too: leave it out)
-    const workerd = descendants(this.proc.pid!).filter(isWorkerd).reduce((sum, pid) => sum + rss(pid), 0);
+    const workerd = this.workerdPids().reduce((sum, pid) => sum + rss(pid), 0);
     return { workerd: Math.round(workerd), node: Math.round(rss(this.proc.pid!)) };
   }
   /**
@@ -110,18 +112,10 @@ class Service {
    * of a connection on) and by this process (the load generator).
    */
   cpu(): { workerd: number; front: number; generator: number } {
-    const secs = cpuSecs;
-    const isWorkerd = (pid: number) => {
-      try {
-        return readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "workerd";
-      } catch {
-        return false;
-      }
-    };
     const own = process.cpuUsage();
     return {
-      workerd: descendants(this.proc.pid!).filter(isWorkerd).reduce((sum, pid) => sum + secs(pid), 0),
-      front: secs(this.proc.pid!),
+      workerd: this.workerdPids().reduce((sum, pid) => sum + cpuSecs(pid), 0),
+      front: cpuSecs(this.proc.pid!),
       generator: (own.user + own.system) / 1e6,
     };
   }
@@ -235,9 +229,12 @@ function finOf(message: Uint8Array): Uint8Array {
  * default), or with --consumer-url named with its channel in the URL, served by its object.
  */
 function consumerDial(svc: Service, topic: string, channel: string): string {
-  if (svc.dial.startsWith("tcp://") || opt["consumer-url"] === "ws") return svc.dial;
-  return `${svc.dial}?topic=${encodeURIComponent(topic)}&channel=${encodeURIComponent(channel)}`;
+  return svc.dial.startsWith("tcp://") || opt["consumer-url"] === "ws" ? svc.dial : namedDial(svc, topic, channel);
 }
+
+/** The /ws URL with the channel named (served by the channel's object). */
+const namedDial = (svc: Service, topic: string, channel: string) =>
+  `${svc.dial}?topic=${encodeURIComponent(topic)}&channel=${encodeURIComponent(channel)}`;
 
 /**
  * A consumer of topic/channel at `rdy` that FINs every message, the FINs of one WebSocket
@@ -499,7 +496,7 @@ async function manyChannels(svc: Service, channels: number, msgs: number, named:
           let ok!: () => void;
           const ready = new Promise<void>((r) => (ok = r));
           // Named: the channel in the URL (the client library's servedByChannel).
-          const address = named ? `${svc.dial}?topic=${topic}&channel=c${i + k}` : svc.dial;
+          const address = named ? namedDial(svc, topic, `c${i + k}`) : svc.dial;
           const conn: Conn = await Conn.open(address, {
             response: () => ok(),
             message: (data) => {

@@ -19,10 +19,15 @@ class LocalEnd {
   closed = false;
   private readonly listeners = new Map<string, Listener[]>();
 
-  constructor(private readonly onPeerMessage: ((data: Data) => void) | null, private readonly onPeerClose: ((code: number, reason: string) => void) | null) {}
+  constructor(private readonly onPeerMessage: ((data: Data) => void) | null, private readonly onPeerClose: ((code: number, reason: string) => void) | null) {
+    this.held = onPeerMessage ? null : [];
+  }
 
-  /** What arrived before accept(), in order: as a WebSocket's, events wait until then. */
-  private held: (() => void)[] | null = [];
+  /**
+   * What arrived before accept(), in order: as a WebSocket's, events wait until then. The
+   * channel's end has its handlers from the start and holds nothing.
+   */
+  private held: (() => void)[] | null;
 
   accept() {
     const held = this.held;
@@ -62,16 +67,16 @@ class LocalEnd {
   }
 
   private arrive(data: Data) {
-    if (this.onPeerMessage) return this.onPeerMessage(data);
     if (this.held) return void this.held.push(() => this.arrive(data));
+    if (this.onPeerMessage) return this.onPeerMessage(data);
     for (const fn of this.listeners.get("message") ?? []) fn({ data });
   }
 
   private peerClosed(code: number, reason: string) {
-    if (this.onPeerClose) return this.onPeerClose(code, reason);
     if (this.held) return void this.held.push(() => this.peerClosed(code, reason));
     if (this.closed) return;
     this.closed = true;
+    if (this.onPeerClose) return this.onPeerClose(code, reason);
     for (const fn of this.listeners.get("close") ?? []) fn({ data: new ArrayBuffer(0), code, reason });
   }
 }
@@ -92,10 +97,7 @@ export function localLink(handlers: LocalLinkHandlers): [WebSocket, WebSocket] {
   let channelEnd: WebSocket;
   const channel = new LocalEnd(
     (data) => handlers.message(channelEnd, data),
-    (code, reason) => {
-      channel.closed = true;
-      handlers.close(channelEnd, code, reason);
-    },
+    (code, reason) => handlers.close(channelEnd, code, reason),
   );
   session.peer = channel;
   channel.peer = session;
