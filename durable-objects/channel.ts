@@ -12,7 +12,7 @@ import { isEphemeral } from "../src/protocol/names";
 import { onShard, topicStub } from "../src/stubs";
 import type { ChannelStats } from "../src/stats";
 import type { ChannelRpc, Held, PeekedMessage, RedriveState } from "../src/objects";
-import type { ChannelSettings } from "../src/settings";
+import { deadLetterTarget, type ChannelSettings } from "../src/settings";
 import { packSegments } from "../src/segment";
 import { packUnits } from "../src/publish-units";
 import { shardOf } from "../src/topic/shards";
@@ -94,7 +94,9 @@ export class ChannelObject extends DurableObject<Env> implements ChannelRpc {
         this.ackTimer = null;
       },
       setAlarm: (at) => void this.ctx.storage.setAlarm(at),
-      deadLetters: () => this.moveDeadLetters(),
+      // After the event: every message it buries goes in the first batch (the move reads them
+      // at its start, and the queue asks here at each burial).
+      deadLetters: () => queueMicrotask(() => this.moveDeadLetters()),
     };
     const cfg = config(env);
     this.queue = new ChannelQueue(new SqlChannelStore(ctx.storage), host, cfg.maxMsgTimeout, { percentiles: cfg.e2ePercentiles, windowMs: cfg.e2eWindowTime });
@@ -207,7 +209,8 @@ export class ChannelObject extends DurableObject<Env> implements ChannelRpc {
       if (rows.length === 0) return;
       const topic = shardOf(this.queue.topic).topic;
       const channel = this.queue.channel!;
-      const target = this.queue.deadLetterTopic || `${topic}.dead`;
+      // (Messages buried before max_attempts was turned off still go where they were headed.)
+      const target = deadLetterTarget(topic, this.queue.settings);
       const zeros = rows.map(() => 0);
       const segments = packSegments({ ids: zeros, ts: zeros, bodies: rows.map((r) => new Uint8Array(r[3])), metas: rows.map((r) => originMeta(topic, channel, r)) });
       const units = packUnits(rows.map((r) => ({ n: 1, key: deadKey(topic, channel, r[0]) })));

@@ -157,10 +157,12 @@ export function applyTopicChanges(current: TopicSettings, body: string): TopicSe
   }, current, body);
 }
 
-/** The topic a channel's dead messages go to ("" when it has none). */
+/** Where a channel's buried messages go: its dead_letter_topic, or "<topic>.dead". */
+export const deadLetterTarget = (topic: string, s: ChannelSettings): string => s.dead_letter_topic || `${topic}.dead`;
+
+/** The topic a channel's dead messages go to ("" when it has none: no max_attempts, no topic named). */
 export function deadLetterTopic(topic: string, s: ChannelSettings): string {
-  if (s.dead_letter_topic !== "") return s.dead_letter_topic;
-  return s.max_attempts > 0 ? `${topic}.dead` : "";
+  return s.dead_letter_topic !== "" || s.max_attempts > 0 ? deadLetterTarget(topic, s) : "";
 }
 
 /** Settings as stored or sent: the defaults for anything missing (an older object, a new key). */

@@ -138,17 +138,14 @@ export class SqlChannelStore implements ChannelStore {
     sql.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value)`);
     sql.exec(`CREATE TABLE IF NOT EXISTS messages (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, attempts INTEGER NOT NULL, due INTEGER NOT NULL, body BLOB NOT NULL, meta TEXT)`);
     // (A channel stored before dead letters existed has no meta column.)
-    const columns = sql.exec<{ name: string }>(`PRAGMA table_info(messages)`).toArray();
-    if (!columns.some((c) => c.name === "meta")) sql.exec(`ALTER TABLE messages ADD COLUMN meta TEXT`);
+    addColumnIfMissing(sql, "messages", "meta", "TEXT");
     sql.exec(
       `CREATE TABLE IF NOT EXISTS dead (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, attempts INTEGER NOT NULL, body BLOB NOT NULL, meta TEXT, reason TEXT NOT NULL, at INTEGER NOT NULL)`,
     );
     // Rows are only deferred, requeued or in flight (due = 0): all of them indexed by due.
     sql.exec(`CREATE INDEX IF NOT EXISTS messages_by_due ON messages (due)`);
     sql.exec(`CREATE TABLE IF NOT EXISTS segments (id INTEGER PRIMARY KEY, last INTEGER NOT NULL, count INTEGER NOT NULL, data BLOB NOT NULL, ts INTEGER NOT NULL DEFAULT 0)`);
-    if (!sql.exec<{ name: string }>(`PRAGMA table_info(segments)`).toArray().some((c) => c.name === "ts")) {
-      sql.exec(`ALTER TABLE segments ADD COLUMN ts INTEGER NOT NULL DEFAULT 0`);
-    }
+    addColumnIfMissing(sql, "segments", "ts", "INTEGER NOT NULL DEFAULT 0");
     sql.exec(`CREATE TABLE IF NOT EXISTS retained (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, attempts INTEGER NOT NULL, body BLOB NOT NULL, meta TEXT)`);
     sql.exec(`CREATE TABLE IF NOT EXISTS acks (seg INTEGER PRIMARY KEY, done INTEGER NOT NULL, bits BLOB NOT NULL)`);
     // In flight is memory: what was in flight when the object stopped is ready again.
@@ -363,5 +360,12 @@ export class SqlChannelStore implements ChannelStore {
     this.sql.exec(`DELETE FROM messages`);
     this.sql.exec(`DELETE FROM segments`);
     this.sql.exec(`DELETE FROM acks`);
+  }
+}
+
+/** For a table stored before `column` existed: adds it (CREATE TABLE IF NOT EXISTS leaves an old table as it was). */
+function addColumnIfMissing(sql: SqlStorage, table: string, column: string, declaration: string) {
+  if (!sql.exec<{ name: string }>(`PRAGMA table_info(${table})`).toArray().some((c) => c.name === column)) {
+    sql.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${declaration}`);
   }
 }
