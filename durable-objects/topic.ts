@@ -14,6 +14,7 @@ import { isEphemeral } from "../src/protocol/names";
 import { MAX_SHARDS, NOT_A_SHARD, SHARD_DRAINED, shardOf } from "../src/topic/shards";
 import { segmentCount, stampSegment } from "../src/segment";
 import { hasKeys, unpackUnits } from "../src/publish-units";
+import { toHex } from "../src/auth/tokens";
 import type { ChannelStats, TopicStats } from "../src/stats";
 import { channelStub, registryStub, topicStub } from "../src/stubs";
 import { GroupCommit, type GroupBounds } from "../src/topic/group-commit";
@@ -50,8 +51,6 @@ const FANOUT_GROUP: GroupBounds<Item> = {
     return n;
   },
 };
-
-const hex = (bytes: ArrayBuffer) => [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("");
 
 export class TopicObject extends DurableObject<Env> implements TopicRpc {
   private store: TopicStore;
@@ -374,7 +373,7 @@ export class TopicObject extends DurableObject<Env> implements TopicRpc {
       all.set(b, at + 4);
       at += 4 + b.length;
     }
-    return `sha256:${hex(await crypto.subtle.digest("SHA-256", all))}`;
+    return `sha256:${toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", all)))}`;
   }
 
   /** Remembers stored publishes' keys and counts the rest; forgets keys past every window now and then. */

@@ -31,6 +31,9 @@ export interface PublishUnits {
   keys?: (string | null)[];
 }
 
+/** The longest idempotency key a publish may carry (HTTP's Idempotency-Key, V2's key parameter). */
+export const MAX_IDEMPOTENCY_KEY = 256;
+
 export interface PublishOptions {
   /** The publishes the segments hold, in order (absent: one, of every message). */
   units?: PublishUnits;

@@ -19,6 +19,7 @@ import { mergeShards, type TopicStats } from "../stats";
 import { latencyOf, mergeHistograms } from "../channel/latency";
 import { boolParam, goJson, HttpError, nsqEmpty, nsqJson, nsqText, query } from "./respond";
 import { statsText } from "./stats-text";
+import { MAX_IDEMPOTENCY_KEY } from "../objects";
 
 type C = Context<{ Bindings: Env }>;
 
@@ -119,9 +120,6 @@ export async function shardNames(env: Env, topic: string): Promise<string[]> {
   const n = await shardsOf(env, topic, true);
   return Array.from({ length: n }, (_, i) => shardName(topic, i));
 }
-
-/** An idempotency key: at most this long (as a V2 publish's, src/v2/verbs.ts). */
-export const MAX_IDEMPOTENCY_KEY = 256;
 
 async function publish(c: C, topic: string, bodies: Uint8Array[], deferMs = 0) {
   // A key keeps its messages on one shard, in order (nsq-edge's).

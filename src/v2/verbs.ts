@@ -19,6 +19,7 @@ import { responseFrame } from "../protocol/frames";
 import type { LinkCommand } from "../protocol/link";
 import { decodeMpubBody } from "../protocol/mpub";
 import { isValidName } from "../protocol/names";
+import { MAX_IDEMPOTENCY_KEY } from "../objects";
 import type { Command } from "../protocol/parser";
 import { checkAuth, checkAuthCommand, type ConnectionAuth } from "./auth";
 import { negotiate, parseIdentify, type Settings } from "./identify";
@@ -225,7 +226,7 @@ export function topicAndKey(name: string): { topic: string; key?: string } | nul
 function idempotencyKeyOf(verb: string, cmd: Command): string | undefined {
   const key = cmd.params[verb === "DPUB" ? 2 : 1];
   if (key === undefined) return undefined;
-  if (key.length > 256) throw fatal("E_INVALID", `${verb} idempotency key longer than 256`);
+  if (key.length > MAX_IDEMPOTENCY_KEY) throw fatal("E_INVALID", `${verb} idempotency key longer than ${MAX_IDEMPOTENCY_KEY}`);
   return key;
 }
 
